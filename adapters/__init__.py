@@ -1,0 +1,1 @@
+"""Adapters: concrete I/O behind the domain's ports."""

@@ -1,0 +1,78 @@
+"""The composition root: the only place adapters are built and wired together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ledgerdesk.adapters.blob_store import FileBlobStore
+from ledgerdesk.adapters.clock import SystemClock
+from ledgerdesk.adapters.event_store import postgres_env, store_env
+from ledgerdesk.adapters.passwords import Argon2Hasher
+from ledgerdesk.domain.application import LedgerDesk
+from ledgerdesk.domain.ports import BlobStore, PasswordHasher
+from ledgerdesk.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    app: LedgerDesk
+    blobs: BlobStore
+    passwords: PasswordHasher
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def bootstrap(settings: Settings | None = None, *, create_tables: bool = False,
+              **overrides: Any) -> Services:
+    """Build everything from settings; keyword overrides replace any part (tests, the demo)."""
+    settings = settings or Settings.from_env()
+    app = overrides.pop("app", None) or LedgerDesk(
+        store_env(settings, create_tables=create_tables),
+        clock=overrides.pop("clock", None) or SystemClock(),
+        snapshot_interval=settings.snapshot_interval,
+        reopen_closed=settings.reopen_closed,
+        secret_key=settings.resolved_secret_key(),
+        **({"new_id": overrides.pop("new_id")} if "new_id" in overrides else {}),
+    )
+    services = Services(
+        settings=settings,
+        app=app,
+        blobs=overrides.pop("blobs", None) or FileBlobStore(settings.data_dir / "blobs"),
+        passwords=overrides.pop("passwords", None) or Argon2Hasher(),
+    )
+    if overrides:
+        raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
+    return services
+
+
+def migrate(settings: Settings) -> None:
+    """Create the tables once. On PostgreSQL an advisory lock keeps concurrent migrations apart."""
+    with _migration_lock(settings):
+        bootstrap(settings, create_tables=True).close()
+
+
+@contextmanager
+def _migration_lock(settings: Settings) -> Iterator[None]:
+    if settings.is_embedded:
+        yield
+        return
+    import psycopg
+
+    env = postgres_env(settings.database_url)
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
+    ) as conn:
+        schema = env["POSTGRES_SCHEMA"]
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        conn.execute("SELECT pg_advisory_lock(hashtext('ledgerdesk-migrate'))")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('ledgerdesk-migrate'))")

@@ -1,0 +1,1 @@
+"""The domain: aggregates, events, values, errors and ports. Standard library and eventsourcing only."""

@@ -1,0 +1,216 @@
+"""Audit queries for auditors: history, as-of views, exports, seals and verification."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from ledgerdesk.domain.application.core import Core
+from ledgerdesk.domain.chain import GENESIS, canonical_json, digest_fields, event_digest
+from ledgerdesk.domain.errors import NotFoundError, ValidationError
+from ledgerdesk.domain.integrity import Report, Sealer, Verifier, seal_mac
+from ledgerdesk.domain.seal import SEAL_LOG_ID, LogSeal
+from ledgerdesk.domain.ticket import Ticket, format_number, parse_number, ticket_id
+
+EXPORT_FORMAT = "ledgerdesk-audit-export/1"
+BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "actor", "prev_hash")
+PAGE = 5000
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    at: datetime
+    actor: str
+    event: str
+    changes: dict[str, Any]
+    hash: str
+    prev_hash: str
+
+
+class AuditQueries(Core):
+    secret_key: str = ""
+
+    def history(self, number: str) -> list[HistoryEntry]:
+        """Every event of a ticket: version, time, actor, what changed, hash."""
+        events = self._ticket_events(number)
+        return [
+            HistoryEntry(
+                version=e.originator_version, at=e.timestamp, actor=e.actor,
+                event=type(e).__qualname__.split(".")[-1],
+                changes={k: val for k, val in e.__dict__.items()
+                         if k not in BASE_FIELDS and k != "originator_topic"},
+                hash=event_digest(e), prev_hash=e.prev_hash,
+            )
+            for e in events
+        ]
+
+    def as_of(self, number: str, *, at: datetime | None = None, version: int | None = None) -> Ticket:
+        """The ticket exactly as it was at a moment, or at a version."""
+        if (at is None) == (version is None):
+            raise ValidationError("as_of", "give either a time or a version")
+        tid, num = self._ticket_ref(number)
+        if at is not None:
+            if at.tzinfo is None:
+                raise ValidationError("as_of", "the time must carry a time zone, e.g. 2026-11-01T10:00Z")
+            versions = [e.originator_version for e in self._ticket_events(number) if e.timestamp <= at]
+            if not versions:
+                raise NotFoundError(f"{num} did not exist yet at {at.isoformat()}")
+            version = versions[-1]
+        assert version is not None
+        if version < 1:
+            raise ValidationError("version", "versions start at 1")
+        ticket = self.get_aggregate(tid, version=version)
+        if ticket.version != version:
+            raise NotFoundError(f"{num} has no version {version}; its latest is v{ticket.version}")
+        return ticket
+
+    def export(self, number: str) -> dict[str, Any]:
+        """A ticket's whole event history with its hash chain, verifiable offline."""
+        tid, num = self._ticket_ref(number)
+        rows = self.read(lambda: self.recorder.select_events(tid))
+        events = []
+        for row in rows:
+            fields = self._fields(row.state)
+            digest = digest_fields(row.topic, {**fields, "originator_id": row.originator_id,
+                                               "originator_version": row.originator_version})
+            events.append({"version": row.originator_version, "topic": row.topic,
+                           "fields": json.loads(canonical_json(fields)), "hash": digest})
+        head = events[-1]["hash"] if events else GENESIS
+        body = {"format": EXPORT_FORMAT, "ticket": num, "aggregate_id": str(tid),
+                "exported_at": self.now().isoformat(), "events": events, "head": head}
+        body["mac"] = self._mac(canonical_json([body["aggregate_id"], len(events), head]))
+        return body
+
+    def verify_export(self, document: dict[str, Any]) -> Report:
+        """Check an exported history on its own: every hash, every link, and the signature."""
+        if document.get("format") != EXPORT_FORMAT:
+            raise ValidationError("file", f"not a ledgerdesk audit export ({EXPORT_FORMAT})")
+        try:
+            aggregate_id = UUID(document["aggregate_id"])
+            events = list(document["events"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError("file", "the export is missing its aggregate id or events") from None
+        verifier = Verifier([], labels={str(aggregate_id): str(document.get("ticket"))})
+        for position, event in enumerate(events, 1):
+            digest = verifier.feed(position, aggregate_id, event["version"], event["topic"],
+                                   event["fields"])
+            if digest != event.get("hash"):
+                verifier.report.findings.append(_export_mismatch(document, event, position))
+        report = verifier.finish()
+        head = events[-1]["hash"] if events else GENESIS
+        if head != document.get("head"):
+            report.findings.append(_export_mismatch(document, {"version": None}, None, "head"))
+        if self.secret_key and not hmac.compare_digest(str(document.get("mac", "")), self._mac(
+                canonical_json([document["aggregate_id"], len(events), document.get("head")]))):
+            report.findings.append(_export_mismatch(document, {"version": None}, None, "mac"))
+        return report
+
+    def seal(self, *, actor: str = "system:sealer") -> dict[str, Any] | None:
+        """Record the head of the whole log; None when nothing new happened since the last seal."""
+        actor = self.check_actor(actor)
+        log = self._seal_log()
+        last = log.seals[-1] if log is not None and log.seals else None
+        start = last["upto"] + 1 if last else 1
+        sealer = Sealer(last["log_hash"] if last else GENESIS)
+        upto, fresh = start - 1, False
+        for row, fields in self._rows(start):
+            digest = digest_fields(row.topic, {**fields, "originator_id": row.originator_id,
+                                               "originator_version": row.originator_version})
+            sealer.add(str(row.originator_id), row.originator_version, digest)
+            upto, fresh = row.id, fresh or row.originator_id != SEAL_LOG_ID
+        if not fresh:
+            return None
+        mac = seal_mac(self.secret_key, upto, sealer.count, sealer.log_hash, sealer.checkpoints,
+                       sealer.heads)
+
+        def command(unit: Any) -> dict[str, Any]:
+            seal_log = unit.find(LogSeal, SEAL_LOG_ID) or LogSeal.start(
+                LogSeal.Started, id=SEAL_LOG_ID, actor=actor, at=self.now())
+            seal_log.seal(actor=actor, at=self.now(), upto=upto, count=sealer.count,
+                          log_hash=sealer.log_hash, checkpoints=sealer.checkpoints,
+                          heads=sealer.heads, mac=mac)
+            unit.add(seal_log)
+            return {"upto": upto, "count": sealer.count, "log_hash": sealer.log_hash,
+                    "number": len(seal_log.seals)}
+
+        return self.execute(command)
+
+    def verify(self, progress: Progress | None = None) -> Report:
+        """Recompute every hash, link and seal; findings name the first altered, missing or moved event."""
+        seals = [
+            {k: e.__dict__[k] for k in ("upto", "count", "log_hash", "checkpoints", "heads", "mac")}
+            for e in self.read(lambda: list(self.events.get(SEAL_LOG_ID)))
+            if isinstance(e, LogSeal.Sealed)
+        ]
+        labels: dict[str, str] = {}
+        verifier = Verifier(seals, key=self.secret_key, labels=labels)
+        total = self.read(self.recorder.max_notification_id) or 0
+        opened = get_topic(Ticket.Opened)
+        for row, fields in self._rows(1):
+            if row.topic == opened:
+                labels[str(row.originator_id)] = fields["number"]
+            verifier.feed(row.id, row.originator_id, row.originator_version, row.topic, fields)
+            if progress is not None and verifier.report.events % PAGE == 0:
+                progress(row.id, total)
+        if progress is not None:
+            progress(total, total)
+        return verifier.finish()
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _rows(self, start: int) -> Iterator[tuple[Any, dict[str, Any]]]:
+        while True:
+            rows = self.read(lambda: self.recorder.select_notifications(start=start, limit=PAGE))
+            for row in rows:
+                yield row, self._fields(row.state)
+            if len(rows) < PAGE:
+                return
+            start = rows[-1].id + 1
+
+    def _fields(self, state: bytes) -> dict[str, Any]:
+        fields = self.mapper.transcoder.decode(state)
+        fields.pop("class_version", None)
+        return fields
+
+    def _seal_log(self) -> LogSeal | None:
+        return self.execute(lambda unit: unit.find(LogSeal, SEAL_LOG_ID))
+
+    def _ticket_ref(self, number: str) -> tuple[UUID, str]:
+        num = format_number(parse_number(number))
+        return ticket_id(num), num
+
+    def _ticket_events(self, number: str) -> list[Any]:
+        tid, num = self._ticket_ref(number)
+        events = self.read(lambda: list(self.events.get(tid)))
+        if not events:
+            raise NotFoundError(f"there is no ticket {num}")
+        return events
+
+    def _mac(self, message: str) -> str:
+        return hmac.new(self.secret_key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _export_mismatch(document: dict[str, Any], event: dict[str, Any], position: int | None,
+                     what: str = "hash") -> Any:
+    from ledgerdesk.domain.integrity import Finding
+
+    ticket = document.get("ticket", "the ticket")
+    messages = {
+        "hash": f"{ticket} v{event.get('version')}: the hash written in the export does not match "
+                "the event's content",
+        "head": f"{ticket}: the export's head hash does not match its last event",
+        "mac": f"{ticket}: the export's signature does not match (altered after export, or "
+               "exported by another installation)",
+    }
+    return Finding("altered", position, document.get("aggregate_id", ""), event.get("version"),
+                   messages[what])

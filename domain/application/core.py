@@ -1,0 +1,155 @@
+"""The application core: configuration, command execution with retries, and group commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.utils import Environment, EnvType, get_topic
+
+from ledgerdesk.domain.application.numbers import NumberAllocator
+from ledgerdesk.domain.application.unit_of_work import UnitOfWork, current_unit
+from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
+from ledgerdesk.domain.ports import Clock, IdFactory
+from ledgerdesk.domain.ticket import Ticket, format_number, ticket_id
+from ledgerdesk.domain.values import actor as check_actor
+
+T = TypeVar("T")
+log = logging.getLogger("ledgerdesk.app")
+ATTEMPTS = 6  # a command meeting a concurrent write is re-run this many times at most
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Core(Application[UUID]):
+    """Commands are methods that run `get -> check -> mutate` inside a unit of work."""
+
+    name = "LedgerDesk"
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        clock: Clock | None = None,
+        new_id: IdFactory = uuid4,
+        snapshot_interval: int = 50,
+        reopen_closed: bool = True,
+        secret_key: str = "",
+    ) -> None:
+        self.secret_key = secret_key
+        self.clock: Clock = clock or _UtcClock()
+        self.new_id = new_id
+        self.reopen_closed = reopen_closed
+        self.snapshotting_intervals = {Ticket: snapshot_interval}
+        env = dict(env or {})
+        env.setdefault("IS_SNAPSHOTTING_ENABLED", "y")
+        super().__init__(env)
+        self.numbers = NumberAllocator(self._number_taken)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Unlike the library's default, never read os.environ: settings.py is its only reader.
+        return Environment(name, dict(env or {}))
+
+    # Execution -----------------------------------------------------------------------------
+
+    def execute(self, command: Callable[[UnitOfWork], T]) -> T:
+        """Run a command in a unit of work and save its changes in one transaction.
+
+        Inside `batch()` the command joins the batch's unit instead and is saved with it.
+        """
+        outer = current_unit.get()
+        if outer is not None:
+            return command(outer)
+        for attempt in range(ATTEMPTS):
+            unit = UnitOfWork(self)
+            token = current_unit.set(unit)
+            try:
+                result = command(unit)
+                unit.commit()
+                return result
+            except IntegrityError:
+                self._after_conflict(attempt)
+            except PersistenceError as error:
+                raise StoreUnavailableError(describe_store_error(error)) from error
+            finally:
+                current_unit.reset(token)
+        raise ConflictError("someone else changed the same records at the same time; try again")
+
+    def batch(self, commands: Sequence[Callable[[], T]]) -> list[T | DomainError]:
+        """Group commit: run many commands and save all their changes in one transaction.
+
+        A command refused by the domain gives its error in the result list and changes
+        nothing; the others are saved together. On a concurrent write the batch is re-run.
+        """
+        for attempt in range(ATTEMPTS):
+            unit = UnitOfWork(self)
+            token = current_unit.set(unit)
+            results: list[T | DomainError] = []
+            try:
+                for command in commands:
+                    try:
+                        results.append(command())
+                    except DomainError as error:
+                        results.append(error)
+                unit.commit()
+                return results
+            except IntegrityError:
+                self._after_conflict(attempt)
+            except PersistenceError as error:
+                raise StoreUnavailableError(describe_store_error(error)) from error
+            finally:
+                current_unit.reset(token)
+        raise ConflictError("someone else changed the same records at the same time; try again")
+
+    def _after_conflict(self, attempt: int) -> None:
+        log.info("concurrent write met (attempt %d); re-running the command", attempt + 1)
+        self.numbers.resync()
+
+    # Helpers shared by the command modules --------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @staticmethod
+    def check_actor(actor: str) -> str:
+        return check_actor(actor)
+
+    def _number_taken(self, n: int) -> bool:
+        return bool(self.read(lambda: self.recorder.select_events(ticket_id(format_number(n)), limit=1)))
+
+    def read(self, query: Callable[[], T]) -> T:
+        """Run a read against the store, turning connection failures into one clear error."""
+        try:
+            return query()
+        except PersistenceError as error:
+            raise StoreUnavailableError(describe_store_error(error)) from error
+
+    def ids_of(self, event_class: type[Any], *, start: int = 1, limit: int = 1000) -> list[tuple[int, UUID]]:
+        """(log position, aggregate id) of each event of a kind, in log order, from a position."""
+        topic = get_topic(event_class)
+        rows = self.read(
+            lambda: self.recorder.select_notifications(start=start, limit=limit, topics=[topic])
+        )
+        return [(row.id, row.originator_id) for row in rows]
+
+    def get_aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        return self.read(lambda: self.repository.get(aggregate_id, version=version))
+
+
+def describe_store_error(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    lowered = text.lower()
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+        return "the database has no tables yet: run `ledgerdesk migrate` first"
+    if "connection" in lowered or "connect" in lowered or "timeout" in lowered:
+        return f"the database cannot be reached ({text[:200]})"
+    return f"the database refused the operation ({text[:200]})"
+

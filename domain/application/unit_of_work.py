@@ -1,0 +1,58 @@
+"""A unit of work: the aggregates one command (or one batch of commands) loads and changes."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from ledgerdesk.domain.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+A = TypeVar("A", bound=Aggregate)
+
+current_unit: ContextVar[UnitOfWork | None] = ContextVar("ledgerdesk_unit_of_work", default=None)
+
+
+class UnitOfWork:
+    def __init__(self, app: Application[UUID]) -> None:
+        self._app = app
+        self._seen: dict[UUID, Aggregate] = {}  # identity map: one instance per aggregate
+        self._changed: dict[UUID, Aggregate] = {}
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate with that id, or None when there is none (or it is another kind)."""
+        aggregate = self._seen.get(aggregate_id)
+        if aggregate is None:
+            try:
+                aggregate = self._app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+            self._seen[aggregate_id] = aggregate
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def get(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        aggregate = self.find(cls, aggregate_id)
+        if aggregate is None:
+            raise NotFoundError(f"no {what} with id {aggregate_id}")
+        return aggregate
+
+    def add(self, *aggregates: Any) -> None:
+        """Mark aggregates (new or loaded) to be saved when the unit commits."""
+        for aggregate in aggregates:
+            self._seen[aggregate.id] = aggregate
+            self._changed[aggregate.id] = aggregate
+
+    def pending(self) -> list[Aggregate]:
+        return [a for a in self._changed.values() if a.pending_events]
+
+    def commit(self) -> None:
+        aggregates = self.pending()
+        if aggregates:
+            self._app.save(*aggregates)
+        self._changed.clear()

@@ -1,0 +1,36 @@
+"""Ports: the small interfaces the domain needs from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+
+class Clock(Protocol):
+    """Tells the current time (timezone-aware UTC); tests and the demo move it by hand."""
+
+    def now(self) -> datetime: ...
+
+
+IdFactory = Callable[[], UUID]
+"""Makes new aggregate ids (uuid4 in production, seeded in the demo)."""
+
+
+class BlobStore(Protocol):
+    """Content-addressed storage for raw mail and attachments, named by sha256."""
+
+    def put(self, data: bytes) -> str: ...
+
+    def get(self, digest: str) -> bytes: ...
+
+    def exists(self, digest: str) -> bool: ...
+
+
+class PasswordHasher(Protocol):
+    """Hashes and checks passwords; the domain only ever sees the hash."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...

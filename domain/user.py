@@ -1,0 +1,101 @@
+"""Users (admins, agents, customers) and the index that keeps their email addresses unique."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from ledgerdesk.domain.chain import ChainedAggregate
+from ledgerdesk.domain.editable import EditableAggregate
+from ledgerdesk.domain.errors import ConflictError
+
+EMAIL_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.dev/ns/email")
+STAFF_ROLES = frozenset({"admin", "agent"})
+
+
+class User(EditableAggregate):
+    if TYPE_CHECKING:
+        email: str
+        name: str
+        role: str
+        department_ids: list[UUID]
+        time_zone: str
+        locale: str
+        phone: str
+        password_hash: str
+
+    class Created(ChainedAggregate.Created):
+        email: str
+        name: str
+        role: str
+        department_ids: list[UUID]
+        time_zone: str
+        locale: str
+        phone: str
+
+        def apply(self, u: User) -> None:
+            u.email, u.name, u.role = self.email, self.name, self.role
+            u.department_ids = list(self.department_ids)
+            u.time_zone, u.locale, u.phone = self.time_zone, self.locale, self.phone
+            u.password_hash, u.active = "", True
+
+    class PasswordSet(ChainedAggregate.Event):
+        password_hash: str
+
+        def apply(self, u: User) -> None:
+            u.password_hash = self.password_hash
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.id}"
+
+    @property
+    def label(self) -> str:
+        return self.email
+
+    def set_password_hash(self, password_hash: str, *, actor: str, at: datetime) -> None:
+        self.record(self.PasswordSet, actor=actor, at=at, password_hash=password_hash)
+
+
+class EmailIndex(ChainedAggregate):
+    """One per address ever used: who holds it now. Its id is derived from the address."""
+
+    if TYPE_CHECKING:
+        email: str
+        user_id: UUID | None
+
+    @staticmethod
+    def id_for(email: str) -> UUID:
+        return uuid5(EMAIL_NAMESPACE, email.lower())
+
+    class Claimed(ChainedAggregate.Created):
+        email: str
+        user_id: UUID
+
+        def apply(self, index: EmailIndex) -> None:
+            index.email, index.user_id = self.email, self.user_id
+
+    class Reclaimed(ChainedAggregate.Event):
+        user_id: UUID
+
+        def apply(self, index: EmailIndex) -> None:
+            index.user_id = self.user_id
+
+    class Released(ChainedAggregate.Event):
+        def apply(self, index: EmailIndex) -> None:
+            index.user_id = None
+
+    def claim(self, user_id: UUID, *, actor: str, at: datetime) -> None:
+        if self.user_id is not None and self.user_id != user_id:
+            raise ConflictError(f"{self.email} already belongs to another user")
+        if self.user_id is None:
+            self.record(self.Reclaimed, actor=actor, at=at, user_id=user_id)
+
+    def release(self, *, actor: str, at: datetime) -> None:
+        self.record(self.Released, actor=actor, at=at)
