@@ -102,6 +102,7 @@ class Verifier:
                 self._sealed[(aggregate_id, version)] = (digest, number)
         self._seal_index = 0
         self._segment = Sealer()
+        self._unsealed = 0  # events (other than seals) since the last seal
 
     def label(self, aggregate_id: str) -> str:
         return self.labels.get(aggregate_id, aggregate_id)
@@ -115,6 +116,8 @@ class Verifier:
                                        "originator_version": version})
         self.report.events += 1
         self._segment.add(agg, version, digest)
+        if aggregate_id != SEAL_LOG_ID:
+            self._unsealed += 1
         chain = self._chains.get(agg)
         if chain is None:
             chain = self._chains[agg] = _Chain()
@@ -186,6 +189,7 @@ class Verifier:
             self._seal_index += 1
             self.report.seals_checked += 1
             segment, self._segment = self._segment, Sealer(seal["log_hash"])
+            self._unsealed = 0
             if segment.log_hash == seal["log_hash"] and segment.count == seal["count"]:
                 continue
             window = next((i for i, (a, b) in enumerate(
@@ -200,7 +204,7 @@ class Verifier:
 
     def finish(self) -> Report:
         self._close_segments_before(None)
-        self.report.unsealed = self._segment.count
+        self.report.unsealed = self._unsealed
         for agg, chain in self._chains.items():
             if chain.broken_at is not None:
                 v = chain.broken_at
