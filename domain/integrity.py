@@ -86,7 +86,7 @@ class Verifier:
     def __init__(self, seals: list[dict[str, Any]], *, key: str | None = None,
                  labels: dict[str, str] | None = None) -> None:
         self.report = Report()
-        self.labels = labels or {}
+        self.labels = labels if labels is not None else {}
         self._chains: dict[str, _Chain] = {}
         self._gaps: dict[tuple[str, int], Finding] = {}
         self._sealed: dict[tuple[str, int], tuple[str, int]] = {}
@@ -208,7 +208,7 @@ class Verifier:
         for agg, chain in self._chains.items():
             if chain.broken_at is not None:
                 v = chain.broken_at
-                self._add(Finding("altered", None, agg, v,
+                self._add(Finding("altered", None, agg, v - 1,
                                   f"{self.label(agg)} v{v - 1} or v{v} was altered: the link "
                                   "between them is broken (the last event is not sealed yet)"))
         for (agg, version), (_digest, number) in self._sealed.items():

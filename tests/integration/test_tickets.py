@@ -12,7 +12,7 @@ from ledgerdesk.domain.errors import (
     NotFoundError,
     ValidationError,
 )
-from tests.conftest import T0, open_ticket
+from ledgerdesk.tests.support import T0, open_ticket
 
 
 def test_a_new_ticket_gets_the_next_short_number_and_its_first_message(services, people):

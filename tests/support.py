@@ -1,0 +1,39 @@
+"""Helpers shared by the tests: a fixed start time, a small cast of users, opening tickets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ledgerdesk.bootstrap import Services
+from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.domain.user import User
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+class People:
+    """A small cast: an admin, two agents in one department, two customers."""
+
+    def __init__(self, svc: Services) -> None:
+        app = svc.app
+        self.admin = app.create_user(actor="system:test", email="admin@example.com",
+                                     name="Ada Admin", role="admin")
+        self.support = app.create_department(actor=self.admin.actor, slug="support",
+                                             name="Support", aliases=["help@example.com"])
+        self.agent = app.create_user(actor=self.admin.actor, email="agent@example.com",
+                                     name="Alan Agent", role="agent",
+                                     department_ids=[self.support.id])
+        self.agent2 = app.create_user(actor=self.admin.actor, email="agent2@example.com",
+                                      name="Grace Agent", role="agent",
+                                      department_ids=[self.support.id])
+        self.alice = app.create_user(actor="system:test", email="alice@customer.test",
+                                     name="Alice", role="customer")
+        self.bob = app.create_user(actor="system:test", email="bob@customer.test",
+                                   name="Bob", role="customer")
+
+
+def open_ticket(svc: Services, requester: User, subject: str = "Printer on fire",
+                text: str = "It is on fire.", **fields: Any) -> Ticket:
+    return svc.app.open_ticket(actor=requester.actor, subject=subject, requester_id=requester.id,
+                               text=text, **fields)
