@@ -63,14 +63,16 @@ class ChainedAggregate(Aggregate):
         prev_hash: str
 
         def mutate(self, aggregate: Any) -> Any:
+            digest = event_digest(self)  # first: an event that cannot be hashed changes nothing
             aggregate = super().mutate(aggregate)
-            aggregate.chain_head = event_digest(self)
+            aggregate.chain_head = digest
             return aggregate
 
     class Created(Event, Aggregate.Created):
         def mutate(self, aggregate: Any) -> Any:
+            digest = event_digest(self)
             aggregate = Aggregate.Created.mutate(self, aggregate)
-            aggregate.chain_head = event_digest(self)
+            aggregate.chain_head = digest
             return aggregate
 
     def record(self, event_class: type[Any], *, actor: str, at: datetime, **fields: Any) -> None:

@@ -15,6 +15,8 @@ from uuid import UUID
 from ledgerdesk.domain.chain import GENESIS, canonical_json, digest_fields
 from ledgerdesk.domain.seal import CHECKPOINT_EVERY, SEAL_LOG_ID
 
+SEAL_KEY = str(SEAL_LOG_ID)
+
 
 def chain_log(log_hash: str, event_hash: str) -> str:
     return hashlib.sha256((log_hash + event_hash).encode("ascii")).hexdigest()
@@ -42,6 +44,8 @@ class _Chain:
     before: str = GENESIS  # digest of version - 1
     broken_at: int | None = None  # a link that broke at this version, not yet explained
     tainted: bool = False
+    position: int = 0  # log position of `version`
+    before_position: int = 0  # log position of version - 1
 
 
 @dataclass
@@ -116,7 +120,7 @@ class Verifier:
                                        "originator_version": version})
         self.report.events += 1
         self._segment.add(agg, version, digest)
-        if aggregate_id != SEAL_LOG_ID:
+        if agg != SEAL_KEY:
             self._unsealed += 1
         chain = self._chains.get(agg)
         if chain is None:
@@ -133,6 +137,7 @@ class Verifier:
         elif not chain.tainted:
             self._check_link(chain, agg, position, version, fields.get("prev_hash"))
         chain.before, chain.digest, chain.version = chain.digest, digest, max(version, chain.version)
+        chain.before_position, chain.position = chain.position, position
         return digest
 
     def _check_link(self, chain: _Chain, agg: str, position: int, version: int,
@@ -142,14 +147,14 @@ class Verifier:
             earlier = chain.broken_at
             chain.broken_at = None
             if linked:  # v(earlier) is intact, so the one before it changed
-                self._taint(chain, Finding("altered", position, agg, earlier - 1,
+                self._taint(chain, Finding("altered", chain.before_position, agg, earlier - 1,
                             f"{self.label(agg)} v{earlier - 1} was altered: its hash no longer "
                             f"matches the one recorded in v{earlier}"))
             elif prev_hash == chain.before:
-                self._taint(chain, Finding("reordered", position, agg, earlier,
+                self._taint(chain, Finding("reordered", chain.position, agg, earlier,
                             f"{self.label(agg)} v{earlier} and v{version} were swapped or moved"))
             else:
-                self._taint(chain, Finding("altered", position, agg, earlier,
+                self._taint(chain, Finding("altered", chain.position, agg, earlier,
                             f"{self.label(agg)} v{earlier} was altered: it neither links to "
                             f"v{earlier - 1} nor is linked from v{version}"))
         elif not linked:
@@ -157,6 +162,8 @@ class Verifier:
 
     def _out_of_sequence(self, chain: _Chain, agg: str, position: int, version: int,
                          name: str) -> None:
+        if chain.broken_at is not None:  # a break seen just before the gap is its own finding
+            self._add(self._unexplained_break(chain, agg))
         gap = self._gaps.pop((agg, version), None)
         if gap is not None:
             gap.kind = "reordered"
@@ -174,6 +181,16 @@ class Verifier:
                 self._gaps[(agg, missing)] = finding
                 self._taint(chain, finding)
         chain.broken_at = None
+
+    def _unexplained_break(self, chain: _Chain, agg: str) -> Finding:
+        """A broken link with no later event to tell which side changed."""
+        v = chain.broken_at
+        assert v is not None
+        chain.broken_at = None
+        chain.tainted = True
+        return Finding("altered", chain.before_position, agg, v - 1,
+                       f"{self.label(agg)} v{v - 1} or v{v} was altered: the link between them "
+                       "is broken")
 
     def _taint(self, chain: _Chain, finding: Finding) -> None:
         chain.tainted = True
@@ -207,10 +224,7 @@ class Verifier:
         self.report.unsealed = self._unsealed
         for agg, chain in self._chains.items():
             if chain.broken_at is not None:
-                v = chain.broken_at
-                self._add(Finding("altered", None, agg, v - 1,
-                                  f"{self.label(agg)} v{v - 1} or v{v} was altered: the link "
-                                  "between them is broken (the last event is not sealed yet)"))
+                self._add(self._unexplained_break(chain, agg))
         for (agg, version), (_digest, number) in self._sealed.items():
             self._add(Finding("missing", None, agg, version,
                               f"{self.label(agg)} v{version}, sealed in seal #{number}, is missing"))

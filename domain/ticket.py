@@ -29,7 +29,7 @@ def parse_number(value: str) -> int:
     cleaned = value.strip().strip("[]#").upper()
     if cleaned.startswith(NUMBER_PREFIX):
         cleaned = cleaned[len(NUMBER_PREFIX) :]
-    if not cleaned.isdigit() or int(cleaned) < 1:
+    if not (cleaned.isascii() and cleaned.isdigit()) or int(cleaned) < 1:
         raise ValidationError("ticket", f"{value!r} is not a ticket number such as T-12")
     return int(cleaned)
 

@@ -76,6 +76,7 @@ def text(field: str, value: object, *, max_length: int, required: bool = True) -
         raise ValidationError(field, f"is {len(cleaned)} characters long; the limit is {max_length}")
     if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
         raise ValidationError(field, "must not contain control characters")
+    _check_encodable(field, cleaned)
     return cleaned
 
 
@@ -87,23 +88,32 @@ def body(field: str, value: object, *, required: bool = True) -> str:
         raise ValidationError(field, "must be text")
     if "\x00" in value:
         raise ValidationError(field, "must not contain NUL characters")
+    value = value.replace("\r\n", "\n")
     if required and not value.strip():
         raise ValidationError(field, "must not be empty")
     if len(value) > MAX_TEXT:
         raise ValidationError(field, f"is {len(value)} characters long; the limit is {MAX_TEXT}")
-    return value.replace("\r\n", "\n")
+    _check_encodable(field, value)
+    return value
+
+
+def _check_encodable(field: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field, "contains characters that are not valid Unicode text") from None
 
 
 def email(value: object, field: str = "email") -> str:
     address = text(field, value, max_length=MAX_EMAIL).lower()
-    if not EMAIL_PATTERN.match(address):
+    if not EMAIL_PATTERN.fullmatch(address):
         raise ValidationError(field, f"{address!r} is not an email address")
     return address
 
 
 def priority(value: object) -> Priority:
     try:
-        return Priority(str(value).lower())
+        return Priority(str(value).strip().lower())
     except ValueError:
         choices = ", ".join(p.value for p in Priority)
         raise ValidationError("priority", f"{value!r} is not one of {choices}") from None
@@ -111,7 +121,7 @@ def priority(value: object) -> Priority:
 
 def status(value: object) -> Status:
     try:
-        return Status(str(value).lower().replace(" ", "_").replace("-", "_"))
+        return Status(str(value).strip().lower().replace(" ", "_").replace("-", "_"))
     except ValueError:
         choices = ", ".join(s.value for s in Status)
         raise ValidationError("status", f"{value!r} is not one of {choices}") from None
@@ -119,21 +129,21 @@ def status(value: object) -> Status:
 
 def role(value: object) -> str:
     name = str(value).strip().lower()
-    if not ROLE_PATTERN.match(name):
+    if not ROLE_PATTERN.fullmatch(name):
         raise ValidationError("role", f"{value!r} is not a role name (a-z, 0-9, _ and -)")
     return name
 
 
 def tag(value: object) -> str:
     name = text("tag", value, max_length=MAX_TAG).lower().replace(" ", "-")
-    if not TAG_PATTERN.match(name):
+    if not TAG_PATTERN.fullmatch(name):
         raise ValidationError("tag", f"{value!r} may use only a-z, 0-9, '-', '_', '.' and ':'")
     return name
 
 
 def slug(value: object, field: str = "slug") -> str:
     name = str(value).strip().lower()
-    if not SLUG_PATTERN.match(name):
+    if not SLUG_PATTERN.fullmatch(name):
         raise ValidationError(field, f"{value!r} must be 1-63 characters of a-z, 0-9 and '-'")
     return name
 
@@ -148,15 +158,16 @@ def time_zone(value: object) -> str:
 
 
 def locale(value: object) -> str:
-    name = str(value).strip().replace("_", "-")
-    if not LOCALE_PATTERN.match(name):
+    language, _, region = str(value).strip().replace("_", "-").partition("-")
+    name = language.lower() + (f"-{region.upper()}" if region else "")
+    if not LOCALE_PATTERN.fullmatch(name):
         raise ValidationError("locale", f"{value!r} is not a locale such as 'en' or 'de-AT'")
     return name
 
 
 def actor(value: object) -> str:
     name = str(value)
-    if not ACTOR_PATTERN.match(name):
+    if not ACTOR_PATTERN.fullmatch(name):
         raise ValidationError(
             "actor", f"{value!r} must be user:<id>, system:<job> or email:<address>"
         )
@@ -175,6 +186,6 @@ def aware(field: str, value: datetime | None) -> datetime | None:
 
 def sha256_hex(field: str, value: object) -> str:
     digest = str(value).lower()
-    if not SHA256_PATTERN.match(digest):
+    if not SHA256_PATTERN.fullmatch(digest):
         raise ValidationError(field, f"{value!r} is not a sha256 hex digest")
     return digest

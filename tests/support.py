@@ -37,3 +37,25 @@ def open_ticket(svc: Services, requester: User, subject: str = "Printer on fire"
                 text: str = "It is on fire.", **fields: Any) -> Ticket:
     return svc.app.open_ticket(actor=requester.actor, subject=subject, requester_id=requester.id,
                                text=text, **fields)
+
+
+def open_tickets_in_process(settings: Any, requester_id: str, count: int, barrier: Any,
+                            results: Any) -> None:
+    """Target of a spawned process: open `count` tickets once every writer is ready."""
+    from uuid import UUID
+
+    from ledgerdesk.bootstrap import bootstrap
+
+    svc = bootstrap(settings)
+    try:
+        barrier.wait()
+        results.put([
+            svc.app.open_ticket(actor="system:test", subject=f"load {i}", text="x",
+                                requester_id=UUID(requester_id)).number
+            for i in range(count)
+        ])
+    except BaseException as error:  # tell the parent instead of leaving it waiting
+        results.put(error)
+        raise
+    finally:
+        svc.close()

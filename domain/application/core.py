@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -21,7 +23,7 @@ from ledgerdesk.domain.values import actor as check_actor
 
 T = TypeVar("T")
 log = logging.getLogger("ledgerdesk.app")
-ATTEMPTS = 6  # a command meeting a concurrent write is re-run this many times at most
+ATTEMPTS = 30  # a command meeting a concurrent write is re-run this many times at most
 
 
 class _UtcClock:
@@ -112,6 +114,9 @@ class Core(Application[UUID]):
     def _after_conflict(self, attempt: int) -> None:
         log.info("concurrent write met (attempt %d); re-running the command", attempt + 1)
         self.numbers.resync()
+        # Writers that collided would otherwise all re-read the same highest number and
+        # collide again; a short random pause lets one of them win each round.
+        time.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))
 
     # Helpers shared by the command modules --------------------------------------------------
 

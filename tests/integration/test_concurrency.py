@@ -1,0 +1,75 @@
+"""Ticket numbers stay unique when several processes open tickets at once; group commit."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+
+import pytest
+
+from ledgerdesk.bootstrap import bootstrap
+from ledgerdesk.domain.errors import ValidationError
+from ledgerdesk.tests.support import open_ticket, open_tickets_in_process
+
+WRITERS = 4
+PER_WRITER = 25
+
+
+def test_ticket_numbers_are_unique_and_gap_free_under_concurrent_processes(services, people, settings):
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(WRITERS), context.Queue()
+    workers = [context.Process(target=open_tickets_in_process,
+                               args=(settings, str(people.alice.id), PER_WRITER, barrier, results))
+               for _ in range(WRITERS)]
+    for worker in workers:
+        worker.start()
+    batches = [results.get(timeout=120) for _ in workers]
+    assert not [b for b in batches if isinstance(b, BaseException)], batches
+    numbers = [n for batch in batches for n in batch]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    counts = Counter(numbers)
+    assert not [n for n, c in counts.items() if c > 1], "a number was given twice"
+    assert sorted(int(n[2:]) for n in numbers) == list(range(1, WRITERS * PER_WRITER + 1))
+    assert services.app.verify().ok
+
+
+def test_a_batch_saves_many_commands_in_one_transaction_and_reports_refusals(services, people):
+    app = services.app
+    before = app.read(app.recorder.max_notification_id)
+    results = app.batch([
+        lambda: open_ticket(services, people.alice, subject="one"),
+        lambda: open_ticket(services, people.alice, subject=""),  # refused, nothing stored
+        lambda: open_ticket(services, people.bob, subject="two"),
+        lambda: app.add_reply("T-1", actor=people.agent.actor, text="answer in the same batch"),
+    ])
+    assert isinstance(results[1], ValidationError)
+    assert [r.number for r in (results[0], results[2])] == ["T-1", "T-2"]
+    assert app.ticket("T-1").status == "in_progress"
+    notifications = app.recorder.select_notifications(start=before + 1, limit=100)
+    assert len(notifications) == 2 + 2 + 2  # opened+message twice; reply + status change
+
+
+def test_commands_inside_a_batch_see_each_others_changes_before_the_save(services, people):
+    app = services.app
+    results = app.batch([
+        lambda: open_ticket(services, people.alice),
+        lambda: app.assign("T-1", people.agent.id, actor=people.admin.actor),
+        lambda: app.change_status("T-1", "resolved", actor=people.agent.actor),
+    ])
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert app.ticket("T-1").status == "resolved"
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_two_applications_on_one_file_do_not_hand_out_the_same_number(services, people, settings):
+    other = bootstrap(settings)
+    try:
+        a = open_ticket(services, people.alice).number
+        b = other.app.open_ticket(actor="system:test", subject="s", text="t",
+                                  requester_id=people.alice.id).number
+        c = open_ticket(services, people.alice).number  # this process's counter is stale now
+        assert (a, b, c) == ("T-1", "T-2", "T-3")
+    finally:
+        other.close()
