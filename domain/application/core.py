@@ -57,7 +57,7 @@ class Core(Application[UUID]):
         self.numbers = NumberAllocator(self._number_taken)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
-        # Unlike the library's default, never read os.environ: settings.py is its only reader.
+        # Unlike the library's default, never read the process environment: settings.py does.
         return Environment(name, dict(env or {}))
 
     # Execution -----------------------------------------------------------------------------

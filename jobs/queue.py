@@ -1,0 +1,55 @@
+"""The huey queue: SqliteHuey under the data directory by default, RedisHuey with QUEUE_URL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.consumer import Consumer
+
+from ledgerdesk.bootstrap import Services
+from ledgerdesk.manifest import MANIFEST
+from ledgerdesk.utils import resolve
+
+log = logging.getLogger("ledgerdesk.jobs")
+
+
+def parse_cron(expression: str) -> Callable[[Any], bool]:
+    """A five-field cron expression (minute hour day month weekday) as a huey schedule."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expression!r} is not a five-field cron expression")
+    minute, hour, day, month, day_of_week = fields
+    return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
+
+
+def build_queue(services: Services, *, immediate: bool = False) -> Huey:
+    """A huey instance with every job of the manifest registered against these services."""
+    settings = services.settings
+    if settings.queue_url:
+        huey: Huey = RedisHuey("ledgerdesk", url=settings.queue_url, immediate=immediate)
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey("ledgerdesk", filename=str(settings.data_dir / "queue.sqlite3"),
+                          immediate=immediate)
+    for job in MANIFEST["jobs"]:
+        function = partial(resolve(job["task"]), services)
+        function.__name__ = job["name"]  # type: ignore[attr-defined]
+        huey.periodic_task(parse_cron(job["cron"]), name=job["name"])(function)
+    return huey
+
+
+class EmbeddedConsumer(Consumer):
+    """A consumer that runs beside the web server: threads only, no signal handlers of its own."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def start_embedded(huey: Huey) -> EmbeddedConsumer:
+    consumer = EmbeddedConsumer(huey, workers=2, worker_type="thread", periodic=True)
+    consumer.start()
+    return consumer

@@ -1,0 +1,69 @@
+"""The manifest: a pure literal whose every entry resolves and stays in step with the code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from eventsourcing.domain import CanMutateAggregate
+
+from ledgerdesk import __version__
+from ledgerdesk.jobs.queue import parse_cron
+from ledgerdesk.manifest import MANIFEST
+from ledgerdesk.utils import resolve
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_manifest_is_one_literal_readable_without_running_code():
+    tree = ast.parse((ROOT / "manifest.py").read_text())
+    assert [type(node).__name__ for node in tree.body] == ["Assign"]
+    assert ast.literal_eval(tree.body[0].value) == MANIFEST  # type: ignore[attr-defined]
+
+
+def test_the_manifest_version_is_the_package_version():
+    assert MANIFEST["version"] == __version__
+
+
+def test_every_dotted_path_in_the_manifest_resolves():
+    paths = [MANIFEST["application"], MANIFEST["lifecycle"], MANIFEST["cli"],
+             MANIFEST["ticket_number"]["id"], MANIFEST["demo"]["command"],
+             MANIFEST["demo"]["scenario"], *MANIFEST["aggregates"],
+             *(job["task"] for job in MANIFEST["jobs"])]
+    for path in paths:
+        assert resolve(path) is not None, path
+
+
+@pytest.mark.parametrize("aggregate", list(MANIFEST["aggregates"]))
+def test_each_aggregate_lists_exactly_its_events(aggregate):
+    cls = resolve(aggregate)
+    declared = {
+        name for name, value in vars(cls).items()
+        if isinstance(value, type) and issubclass(value, CanMutateAggregate)
+        and name not in ("Event", "Created")
+    }
+    inherited = {"Updated", "Deactivated", "Reactivated", "Created"} & set(MANIFEST["aggregates"][aggregate])
+    for name in inherited:
+        assert isinstance(getattr(cls, name), type), f"{aggregate}.{name}"
+    assert declared <= set(MANIFEST["aggregates"][aggregate])
+    assert set(MANIFEST["aggregates"][aggregate]) - inherited <= declared | {"Created"}
+
+
+def test_every_job_has_a_cron_that_parses_and_a_unique_name():
+    names = [job["name"] for job in MANIFEST["jobs"]]
+    assert len(names) == len(set(names))
+    for job in MANIFEST["jobs"]:
+        assert callable(parse_cron(job["cron"]))
+
+
+def test_a_malformed_cron_is_refused():
+    with pytest.raises(ValueError, match="five-field"):
+        parse_cron("*/10 * *")
+
+
+def test_projections_declare_both_store_views():
+    for name, parts in MANIFEST["projections"].items():
+        assert {"view", "projection", "postgres", "sqlite"} <= set(parts), name
+        for path in parts.values():
+            resolve(path)
