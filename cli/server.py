@@ -12,6 +12,7 @@ from ledgerdesk.settings import Settings
 def register(app: typer.Typer) -> None:
     app.command("migrate")(migrate_command)
     app.command("serve")(serve_command)
+    app.command("worker")(worker_command)
 
 
 def migrate_command() -> None:
@@ -42,6 +43,36 @@ def serve_command(
         err_console.print(
             "No users yet. Create an admin to sign in with:\n"
             "  .venv/bin/ledgerdesk users add admin@example.com --role admin --password-prompt\n"
-            "or seed a demo with `.venv/bin/ledgerdesk demo` (admin@demo.ledgerdesk.test / demo)."
+            "or seed a demo with `.venv/bin/ledgerdesk demo` (admin@demo.ledgerdesk.test / demo1234).",
+            soft_wrap=True,
         )
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    consumer = None
+    if not settings.queue_url:  # embedded default: the scheduler runs inside this process
+        from ledgerdesk.jobs.queue import build_queue, start_embedded
+
+        consumer = start_embedded(build_queue(services))
+    try:
+        uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+def worker_command(
+    workers: int = typer.Option(2, min=1, max=64, help="Worker threads."),
+) -> None:
+    """Run the job queue's consumer and scheduler (production: one per deployment)."""
+    import logging
+
+    from ledgerdesk.jobs.queue import build_queue
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    services = bootstrap(Settings.from_env())
+    try:
+        huey = build_queue(services)
+        queue = "Redis" if services.settings.queue_url else "SQLite"
+        err_console.print(f"[bold green]ledgerdesk worker[/] consuming the {queue} queue "
+                          f"with {workers} threads; Ctrl-C stops")
+        huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+    finally:
+        services.close()

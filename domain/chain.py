@@ -1,16 +1,19 @@
 """Tamper evidence: every event carries its actor and the hash of its aggregate's previous event.
 
-The digest of an event is the sha256 of a canonical JSON rendering of its topic and fields
-(the same fields the event store keeps), so `audit verify` can recompute it from stored rows
-without rebuilding aggregates, and an exported history can be checked offline.
+The digest of an event is the sha256 of its topic, aggregate id, version and its stored state:
+the exact bytes the event store keeps. The domain encodes an event's state exactly as the
+store's JSON transcoder does (fields in declaration order, no spaces, typed values wrapped),
+hands those bytes to the store (see ChainMapper), and `audit verify` hashes stored rows as they
+are, without decoding them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-
-from datetime import date, datetime
+import threading
+from collections import OrderedDict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -19,38 +22,128 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 GENESIS = ""
+PREV_HASH_KEY = b'"prev_hash":"'
 
 
-def _canonical_default(value: Any) -> Any:
+def _stored_form(value: Any) -> Any:
+    # The wrappers of eventsourcing's JSONTranscoder (UUIDAsHex, DatetimeAsISO, DecimalAsStr).
     if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+        return {"_type_": "uuid_hex", "_data_": value.hex}
+    if isinstance(value, datetime):
+        return {"_type_": "datetime_iso", "_data_": value.isoformat()}
     if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(f"cannot hash a value of type {type(value).__name__}")
+        return {"_type_": "decimal_str", "_data_": str(value)}
+    raise TypeError(f"cannot store a value of type {type(value).__name__}")
+
+
+CANONICAL_ENCODER = json.JSONEncoder(
+    default=_stored_form, separators=(",", ":"), ensure_ascii=False, sort_keys=True
+)
+# The store's own encoding (eventsourcing's JSONTranscoder: no spaces, keys in field order),
+# built once: json.JSONEncoder.encode() rebuilds its C encoder on every call.
+_STATE_ENCODER = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, _stored_form, json.encoder.encode_basestring, None, ":", ",", False, False, True
+) if json.encoder.c_make_encoder is not None else None  # type: ignore[attr-defined]
+_STATE_FALLBACK = json.JSONEncoder(default=_stored_form, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_json(value: Any) -> str:
-    """One stable JSON text for a value: sorted keys, no spaces, UUIDs and datetimes as text."""
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=_canonical_default,
-    )
+    """One stable JSON text for a value: sorted keys, no spaces, typed values wrapped."""
+    return CANONICAL_ENCODER.encode(value)
+
+
+def encode_state(state: dict[str, Any]) -> bytes:
+    """The bytes the event store keeps for an event's state (its fields but id and version),
+    exactly as eventsourcing's JSONTranscoder writes them: field order, no spaces."""
+    if _STATE_ENCODER is not None:
+        return "".join(_STATE_ENCODER(state, 0)).encode("utf-8")
+    return _STATE_FALLBACK.encode(state).encode("utf-8")
+
+
+def digest_stored(topic: str, aggregate_hex: str, version: int, state: bytes) -> str:
+    """The hash of one stored event."""
+    h = hashlib.sha256(f"{topic}\n{aggregate_hex}\n{version}\n".encode())
+    h.update(state)
+    return h.hexdigest()
 
 
 def digest_fields(topic: str, fields: dict[str, Any]) -> str:
-    """The hash of one event, from its topic and all its fields (id, version, time included)."""
-    return hashlib.sha256(canonical_json([topic, fields]).encode("utf-8")).hexdigest()
+    """The hash of an event given all its fields, `originator_id` and `originator_version` too."""
+    state = dict(fields)
+    aggregate = state.pop("originator_id")
+    version = state.pop("originator_version")
+    aggregate_hex = aggregate.hex if isinstance(aggregate, UUID) else str(aggregate)
+    return digest_stored(topic, aggregate_hex, version, encode_state(state))
+
+
+class _EncodedStates:
+    """The stored bytes of recently hashed events, so the event store need not encode them again.
+
+    Keyed by object id with the event kept alongside (an id is only trusted for that very
+    object); bounded, because events hashed while replaying are never stored.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._items: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, event: Any, state: bytes) -> None:
+        with self._lock:
+            self._items[id(event)] = (event, state)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def take(self, event: Any) -> bytes | None:
+        with self._lock:
+            item = self._items.pop(id(event), None)
+        return item[1] if item is not None and item[0] is event else None
+
+
+encoded_states = _EncodedStates()
+
+
+def event_state(event: Any) -> dict[str, Any]:
+    """The part of an event the store keeps as its state (all but id and version)."""
+    state = dict(vars(event))
+    del state["originator_id"], state["originator_version"]
+    class_version = getattr(type(event), "class_version", 1)
+    if class_version > 1:
+        state["class_version"] = class_version
+    return state
 
 
 def event_digest(event: Any) -> str:
-    return digest_fields(get_topic(type(event)), event.__dict__)
+    state = encode_state(event_state(event))
+    encoded_states.put(event, state)
+    return digest_stored(get_topic(type(event)), event.originator_id.hex,
+                         event.originator_version, state)
+
+
+def stored_prev_hash(state: bytes) -> str | None:
+    """The prev_hash inside a stored state, read without decoding the JSON."""
+    start = state.find(PREV_HASH_KEY)
+    if start < 0:
+        return None
+    start += len(PREV_HASH_KEY)
+    end = state.find(b'"', start)
+    return state[start:end].decode("ascii", "replace") if end >= 0 else None
+
+
+def _flatten_stored(obj: dict[str, Any]) -> Any:
+    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+        return obj["_data_"]
+    return obj
+
+
+_stored_decoder = json.JSONDecoder(object_hook=_flatten_stored)
+
+
+def stored_fields(state: bytes) -> dict[str, Any]:
+    """An event's fields from its stored JSON, for reading: typed values as their stored text."""
+    fields: dict[str, Any] = _stored_decoder.decode(state.decode("utf-8"))
+    fields.pop("class_version", None)
+    return fields
 
 
 class ChainedAggregate(Aggregate):

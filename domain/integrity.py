@@ -12,10 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from ledgerdesk.domain.chain import GENESIS, canonical_json, digest_fields
+from ledgerdesk.domain.chain import (
+    GENESIS,
+    canonical_json,
+    digest_stored,
+    encode_state,
+    stored_prev_hash,
+)
 from ledgerdesk.domain.seal import CHECKPOINT_EVERY, SEAL_LOG_ID
 
-SEAL_KEY = str(SEAL_LOG_ID)
+SEAL_KEY = SEAL_LOG_ID.hex
 
 
 def chain_log(log_hash: str, event_hash: str) -> str:
@@ -99,10 +105,10 @@ class Verifier:
             if key is not None and not hmac.compare_digest(seal["mac"], seal_mac(
                     key, seal["upto"], seal["count"], seal["log_hash"], seal["checkpoints"],
                     seal["heads"])):
-                self._add(Finding("seal", None, str(SEAL_LOG_ID), number,
+                self._add(Finding("seal", None, SEAL_KEY, number,
                                   f"seal #{number} does not carry a valid signature: it was "
                                   "forged or altered"))
-            for aggregate_id, (version, digest) in seal["heads"].items():
+            for aggregate_id, (version, digest) in seal["heads"].items():  # keyed by id hex
                 self._sealed[(aggregate_id, version)] = (digest, number)
         self._seal_index = 0
         self._segment = Sealer()
@@ -112,12 +118,18 @@ class Verifier:
         return self.labels.get(aggregate_id, aggregate_id)
 
     def feed(self, position: int, aggregate_id: UUID | str, version: int, topic: str,
-             fields: dict[str, Any]) -> str:
-        """Check one row; returns its digest."""
-        self._close_segments_before(position)
-        agg = str(aggregate_id)
-        digest = digest_fields(topic, {**fields, "originator_id": aggregate_id,
-                                       "originator_version": version})
+             state: bytes | dict[str, Any]) -> str:
+        """Check one row: its stored state bytes (or its fields, which are encoded as stored);
+        returns its digest."""
+        if self._seal_index < len(self._seals) and position > self._seals[self._seal_index]["upto"]:
+            self._close_segments_before(position)
+        agg = aggregate_id.hex if isinstance(aggregate_id, UUID) else aggregate_id
+        if isinstance(state, dict):
+            prev_hash: Any = state.get("prev_hash")
+            state = encode_state(state)
+        else:
+            prev_hash = stored_prev_hash(state)
+        digest = digest_stored(topic, agg, version, state)
         self.report.events += 1
         self._segment.add(agg, version, digest)
         if agg != SEAL_KEY:
@@ -126,16 +138,16 @@ class Verifier:
         if chain is None:
             chain = self._chains[agg] = _Chain()
             self.report.aggregates += 1
-        name = topic.rsplit(":", 1)[-1]
-        sealed = self._sealed.pop((agg, version), None)
+        sealed = self._sealed.pop((agg, version), None) if self._sealed else None
         if sealed is not None and sealed[0] != digest:
+            name = topic.rsplit(":", 1)[-1]
             self._taint(chain, Finding("altered", position, agg, version,
                         f"{self.label(agg)} v{version} ({name}) differs from the version sealed in "
                         f"seal #{sealed[1]}: it was altered"))
         if version != chain.version + 1:
-            self._out_of_sequence(chain, agg, position, version, name)
+            self._out_of_sequence(chain, agg, position, version, topic.rsplit(":", 1)[-1])
         elif not chain.tainted:
-            self._check_link(chain, agg, position, version, fields.get("prev_hash"))
+            self._check_link(chain, agg, position, version, prev_hash)
         chain.before, chain.digest, chain.version = chain.digest, digest, max(version, chain.version)
         chain.before_position, chain.position = chain.position, position
         return digest
@@ -213,7 +225,7 @@ class Verifier:
                 zip(segment.checkpoints, seal["checkpoints"], strict=False)) if a != b), None)
             where = (f" within events {window * CHECKPOINT_EVERY + 1}-"
                      f"{(window + 1) * CHECKPOINT_EVERY} of that segment") if window is not None else ""
-            self._add(Finding("seal", seal["upto"], str(SEAL_LOG_ID), self._seal_index,
+            self._add(Finding("seal", seal["upto"], SEAL_KEY, self._seal_index,
                               f"the log up to position {seal['upto']} no longer matches seal "
                               f"#{self._seal_index} ({segment.count} events now, {seal['count']} "
                               f"sealed): events were altered, deleted, inserted or "

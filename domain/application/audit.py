@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,13 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledgerdesk.domain.application.core import Core
-from ledgerdesk.domain.chain import GENESIS, canonical_json, digest_fields, event_digest
+from ledgerdesk.domain.chain import (
+    GENESIS,
+    canonical_json,
+    digest_stored,
+    event_digest,
+    stored_fields,
+)
 from ledgerdesk.domain.errors import NotFoundError, ValidationError
 from ledgerdesk.domain.integrity import Report, Sealer, Verifier, seal_mac
 from ledgerdesk.domain.seal import SEAL_LOG_ID, LogSeal
@@ -80,13 +85,13 @@ class AuditQueries(Core):
         rows = self.read(lambda: self.recorder.select_events(tid))
         events = []
         for row in rows:
-            fields = self._fields(row.state)
-            digest = digest_fields(row.topic, {**fields, "originator_id": row.originator_id,
-                                               "originator_version": row.originator_version})
+            digest = digest_stored(row.topic, row.originator_id.hex, row.originator_version,
+                                   row.state)
             events.append({"version": row.originator_version, "topic": row.topic,
-                           "fields": json.loads(canonical_json(fields)), "hash": digest})
+                           "state": row.state.decode("utf-8"),
+                           "fields": stored_fields(row.state), "hash": digest})
         head = events[-1]["hash"] if events else GENESIS
-        body = {"format": EXPORT_FORMAT, "ticket": num, "aggregate_id": str(tid),
+        body = {"format": EXPORT_FORMAT, "ticket": num, "aggregate_id": tid.hex,
                 "exported_at": self.now().isoformat(), "events": events, "head": head}
         body["mac"] = self._mac(canonical_json([body["aggregate_id"], len(events), head]))
         return body
@@ -100,11 +105,11 @@ class AuditQueries(Core):
             events = list(document["events"])
         except (KeyError, TypeError, ValueError):
             raise ValidationError("file", "the export is missing its aggregate id or events") from None
-        verifier = Verifier([], labels={str(aggregate_id): str(document.get("ticket"))})
+        verifier = Verifier([], labels={aggregate_id.hex: str(document.get("ticket"))})
         for position, event in enumerate(events, 1):
-            digest = verifier.feed(position, aggregate_id, event["version"], event["topic"],
-                                   event["fields"])
-            if digest != event.get("hash"):
+            state = str(event.get("state", "")).encode("utf-8")
+            digest = verifier.feed(position, aggregate_id, event["version"], event["topic"], state)
+            if digest != event.get("hash") or stored_fields(state) != event.get("fields"):
                 verifier.report.findings.append(_export_mismatch(document, event, position))
         report = verifier.finish()
         head = events[-1]["hash"] if events else GENESIS
@@ -123,10 +128,10 @@ class AuditQueries(Core):
         start = last["upto"] + 1 if last else 1
         sealer = Sealer(last["log_hash"] if last else GENESIS)
         upto, fresh = start - 1, False
-        for row, fields in self._rows(start):
-            digest = digest_fields(row.topic, {**fields, "originator_id": row.originator_id,
-                                               "originator_version": row.originator_version})
-            sealer.add(str(row.originator_id), row.originator_version, digest)
+        for row in self._rows(start):
+            key = row.originator_id.hex
+            sealer.add(key, row.originator_version,
+                       digest_stored(row.topic, key, row.originator_version, row.state))
             upto, fresh = row.id, fresh or row.originator_id != SEAL_LOG_ID
         if not fresh:
             return None
@@ -156,10 +161,10 @@ class AuditQueries(Core):
         verifier = Verifier(seals, key=self.secret_key, labels=labels)
         total = self.read(self.recorder.max_notification_id) or 0
         opened = get_topic(Ticket.Opened)
-        for row, fields in self._rows(1):
+        for row in self._rows(1):
             if row.topic == opened:
-                labels[str(row.originator_id)] = fields["number"]
-            verifier.feed(row.id, row.originator_id, row.originator_version, row.topic, fields)
+                labels[row.originator_id.hex] = stored_fields(row.state).get("number", "?")
+            verifier.feed(row.id, row.originator_id, row.originator_version, row.topic, row.state)
             if progress is not None and verifier.report.events % PAGE == 0:
                 progress(row.id, total)
         if progress is not None:
@@ -168,19 +173,13 @@ class AuditQueries(Core):
 
     # Internals -------------------------------------------------------------------------------
 
-    def _rows(self, start: int) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def _rows(self, start: int) -> Iterator[Any]:
         while True:
             rows = self.read(lambda: self.recorder.select_notifications(start=start, limit=PAGE))
-            for row in rows:
-                yield row, self._fields(row.state)
+            yield from rows
             if len(rows) < PAGE:
                 return
             start = rows[-1].id + 1
-
-    def _fields(self, state: bytes) -> dict[str, Any]:
-        fields = self.mapper.transcoder.decode(state)
-        fields.pop("class_version", None)
-        return fields
 
     def _seal_log(self) -> LogSeal | None:
         return self.execute(lambda unit: unit.find(LogSeal, SEAL_LOG_ID))

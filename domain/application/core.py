@@ -10,12 +10,20 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    PersistenceError,
+    Recording,
+    StoredEvent,
+)
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from ledgerdesk.domain.application.numbers import NumberAllocator
 from ledgerdesk.domain.application.unit_of_work import UnitOfWork, current_unit
+from ledgerdesk.domain.chain import encoded_states
 from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
 from ledgerdesk.domain.ports import Clock, IdFactory
 from ledgerdesk.domain.ticket import Ticket, format_number, ticket_id
@@ -55,6 +63,26 @@ class Core(Application[UUID]):
         env.setdefault("IS_SNAPSHOTTING_ENABLED", "y")
         super().__init__(env)
         self.numbers = NumberAllocator(self._number_taken)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper = super().construct_mapper()
+        return ChainMapper(mapper.transcoder, mapper.compressor, mapper.cipher)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        # The library's save(), minus its runtime Protocol isinstance checks (about 30 µs per
+        # aggregate), which dominated group commits of many small aggregates.
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            elif obj is not None:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Unlike the library's default, never read the process environment: settings.py does.
@@ -147,6 +175,21 @@ class Core(Application[UUID]):
 
     def get_aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
         return self.read(lambda: self.repository.get(aggregate_id, version=version))
+
+
+class ChainMapper(Mapper[UUID]):
+    """Stores the bytes the hash chain already encoded, instead of encoding each event twice."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        state = encoded_states.take(domain_event)
+        if state is None or self.compressor or self.cipher:
+            return super().to_stored_event(domain_event)
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=get_topic(type(domain_event)),
+            state=state,
+        )
 
 
 def describe_store_error(error: BaseException) -> str:

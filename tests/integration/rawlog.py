@@ -35,9 +35,7 @@ class RawLog:
         return cursor.fetchall() if cursor.description else []
 
     def state(self, aggregate_id: UUID, version: int) -> dict[str, Any]:
-        rows = self._run(f"SELECT state FROM {self.table} WHERE originator_id=? AND "
-                         "originator_version=?", self._id(aggregate_id), version)
-        return json.loads(bytes(rows[0][0]))
+        return json.loads(self.raw_state(aggregate_id, version))
 
     def edit(self, aggregate_id: UUID, version: int, change: Callable[[dict[str, Any]], None]) -> None:
         state = self.state(aggregate_id, version)
@@ -49,11 +47,17 @@ class RawLog:
         self._run(f"DELETE FROM {self.table} WHERE originator_id=? AND originator_version=?",
                   self._id(aggregate_id), version)
 
+    def raw_state(self, aggregate_id: UUID, version: int) -> bytes:
+        rows = self._run(f"SELECT state FROM {self.table} WHERE originator_id=? AND "
+                         "originator_version=?", self._id(aggregate_id), version)
+        return bytes(rows[0][0])
+
     def swap_states(self, aggregate_id: UUID, a: int, b: int) -> None:
-        state_a, state_b = self.state(aggregate_id, a), self.state(aggregate_id, b)
+        """Exchange the stored bytes of two events of one aggregate."""
+        state_a, state_b = self.raw_state(aggregate_id, a), self.raw_state(aggregate_id, b)
         for version, state in ((a, state_b), (b, state_a)):
             self._run(f"UPDATE {self.table} SET state=? WHERE originator_id=? AND "
-                      "originator_version=?", json.dumps(state).encode(), self._id(aggregate_id), version)
+                      "originator_version=?", state, self._id(aggregate_id), version)
 
     def position(self, aggregate_id: UUID, version: int) -> int:
         rows = self._run(f"SELECT {self.pos} FROM {self.table} WHERE originator_id=? AND "

@@ -138,3 +138,19 @@ def test_an_export_verifies_offline_and_any_edit_to_it_is_found(services, worked
 
 def test_sealing_twice_without_new_events_records_nothing(services, worked):
     assert services.app.seal() is None
+
+
+def test_events_stored_without_the_chains_cached_bytes_still_verify(services, people):
+    from ledgerdesk.domain import chain
+
+    app = services.app
+
+    def open_and_forget() -> object:
+        ticket = open_ticket(services, people.alice)
+        chain.encoded_states._items.clear()  # the store must encode them itself, identically
+        return ticket
+
+    app.batch([open_and_forget, lambda: app.add_note("T-1", actor=people.agent.actor, text="n")])
+    app.seal()
+    assert app.verify().ok
+    assert services.app.history("T-1")[-1].hash == app.ticket("T-1").chain_head

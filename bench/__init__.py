@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` prints name=value lines (they are measurements, not tests)."""
