@@ -50,7 +50,7 @@ def serve_command(
     if not settings.queue_url:  # embedded default: the scheduler runs inside this process
         from ledgerdesk.jobs.queue import build_queue, start_embedded
 
-        consumer = start_embedded(build_queue(services))
+        consumer = start_embedded(build_queue(services).huey)
     try:
         uvicorn.run(create_app(services), host=host, port=port, log_level="info")
     finally:
@@ -69,7 +69,7 @@ def worker_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     services = bootstrap(Settings.from_env())
     try:
-        huey = build_queue(services)
+        huey = build_queue(services).huey
         queue = "Redis" if services.settings.queue_url else "SQLite"
         err_console.print(f"[bold green]ledgerdesk worker[/] consuming the {queue} queue "
                           f"with {workers} threads; Ctrl-C stops")

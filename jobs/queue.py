@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
+from dataclasses import dataclass
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
 from huey.consumer import Consumer
 
 from ledgerdesk.bootstrap import Services
@@ -26,7 +27,13 @@ def parse_cron(expression: str) -> Callable[[Any], bool]:
     return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week)
 
 
-def build_queue(services: Services, *, immediate: bool = False) -> Huey:
+@dataclass
+class Queue:
+    huey: Huey
+    tasks: dict[str, TaskWrapper]  # by job name, for enqueueing by hand
+
+
+def build_queue(services: Services, *, immediate: bool = False) -> Queue:
     """A huey instance with every job of the manifest registered against these services."""
     settings = services.settings
     if settings.queue_url:
@@ -35,11 +42,22 @@ def build_queue(services: Services, *, immediate: bool = False) -> Huey:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey("ledgerdesk", filename=str(settings.data_dir / "queue.sqlite3"),
                           immediate=immediate)
+    tasks = {}
     for job in MANIFEST["jobs"]:
-        function = partial(resolve(job["task"]), services)
-        function.__name__ = job["name"]  # type: ignore[attr-defined]
-        huey.periodic_task(parse_cron(job["cron"]), name=job["name"])(function)
-    return huey
+        function = _bound(resolve(job["task"]), services, job["name"])
+        tasks[job["name"]] = huey.periodic_task(parse_cron(job["cron"]), name=job["name"])(function)
+    return Queue(huey, tasks)
+
+
+def _bound(function: Callable[[Services], Any], services: Services, name: str) -> Callable[[], Any]:
+    """The job function with its services, under the job's own name (huey keys tasks by name)."""
+
+    def job() -> Any:
+        return function(services)
+
+    job.__name__ = job.__qualname__ = name
+    job.__module__ = "ledgerdesk.jobs"
+    return job
 
 
 class EmbeddedConsumer(Consumer):

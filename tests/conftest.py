@@ -7,7 +7,6 @@ missing service fails the run.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,18 +18,7 @@ from ledgerdesk.bootstrap import Services, bootstrap, migrate
 from ledgerdesk.tests.support import T0, People
 from ledgerdesk.settings import Settings
 
-PG_URL = os.environ.get("LEDGERDESK_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("LEDGERDESK_TEST_REDIS_URL", "")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def need_service(name: str, url: str) -> None:
-    if url:
-        return
-    message = f"{name} is not configured (set LEDGERDESK_TEST_{name.upper()}_URL)"
-    if IN_CI:
-        pytest.fail(f"CI=true and {message}")
-    pytest.skip(message)
+from ledgerdesk.tests.conftest_helpers import PG_URL, need_service
 
 
 def _pg_admin(url: str):  # type: ignore[no-untyped-def]

@@ -19,12 +19,47 @@ ALLOWED: dict[str, set[str]] = {
     "adapters": {"domain", "projections", "policies", "adapters", "settings", "utils"},
     "reports": {"domain", "projections", "policies", "reports", "settings", "utils"},
     "bootstrap": {"domain", "projections", "policies", "adapters", "reports", "settings", "utils"},
-    "jobs": {"domain", "projections", "policies", "adapters", "reports", "bootstrap", "settings",
-             "utils", "manifest", "jobs"},
-    "api": {"domain", "projections", "policies", "adapters", "reports", "bootstrap", "settings",
-            "utils", "manifest", "jobs", "api", "__init__"},
-    "cli": {"domain", "projections", "policies", "adapters", "reports", "bootstrap", "settings",
-            "utils", "manifest", "jobs", "api", "cli", "__init__"},
+    "jobs": {
+        "domain",
+        "projections",
+        "policies",
+        "adapters",
+        "reports",
+        "bootstrap",
+        "settings",
+        "utils",
+        "manifest",
+        "jobs",
+    },
+    "api": {
+        "domain",
+        "projections",
+        "policies",
+        "adapters",
+        "reports",
+        "bootstrap",
+        "settings",
+        "utils",
+        "manifest",
+        "jobs",
+        "api",
+        "__init__",
+    },
+    "cli": {
+        "domain",
+        "projections",
+        "policies",
+        "adapters",
+        "reports",
+        "bootstrap",
+        "settings",
+        "utils",
+        "manifest",
+        "jobs",
+        "api",
+        "cli",
+        "__init__",
+    },
     "settings": set(),
     "utils": set(),
     "manifest": set(),
@@ -35,7 +70,8 @@ NOT_CODE = {"tests", "bench", "docs", "templates", "static", "deploy", ".venv", 
 
 def modules() -> list[Path]:
     return [
-        path for path in ROOT.rglob("*.py")
+        path
+        for path in ROOT.rglob("*.py")
         if not (set(path.relative_to(ROOT).parts) & NOT_CODE)
         and not any(part.startswith(".") for part in path.relative_to(ROOT).parts)
     ]
@@ -83,7 +119,8 @@ def test_the_domain_uses_only_the_standard_library_and_eventsourcing(path):
 
 def test_only_settings_reads_the_environment():
     readers = [
-        str(path.relative_to(ROOT)) for path in modules()
+        str(path.relative_to(ROOT))
+        for path in modules()
         if "os.environ" in path.read_text() or "getenv(" in path.read_text()
     ]
     assert readers == ["settings.py"]

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from typing import Any
 from uuid import uuid4
 
 import pytest
 from eventsourcing.utils import get_topic
 
-from ledgerdesk.domain.chain import GENESIS, event_digest
+from ledgerdesk.domain.application.core import Core
+from ledgerdesk.domain.chain import (
+    GENESIS,
+    digest_stored,
+    encode_state,
+    event_digest,
+    stored_prev_hash,
+)
 from ledgerdesk.domain.integrity import Verifier
-from ledgerdesk.domain.seal import CHECKPOINT_EVERY, SEAL_LOG_ID
+from ledgerdesk.domain.seal import CHECKPOINT_EVERY
 from ledgerdesk.domain.ticket import Ticket, ticket_id
 from ledgerdesk.domain.values import Status
 from ledgerdesk.tests.unit.eventlog import (
@@ -20,6 +30,7 @@ from ledgerdesk.tests.unit.eventlog import (
     A,
     B,
     C,
+    at,
     deleted,
     edited,
     kinds,
@@ -65,7 +76,7 @@ def test_consecutive_seals_each_continue_the_log_hash_of_the_one_before() -> Non
     assert report.ok and report.seals_checked == 2
 
 
-def test_the_events_of_a_real_ticket_verify_from_their_stored_fields() -> None:
+def real_ticket_events() -> list[Any]:
     ticket = Ticket.start(
         Ticket.Opened,
         id=ticket_id("T-9"),
@@ -83,18 +94,57 @@ def test_the_events_of_a_real_ticket_verify_from_their_stored_fields() -> None:
     )
     ticket.assign(uuid4(), actor="system:test", at=T0)
     ticket.change_status(Status.RESOLVED, actor="system:test", at=T0, reopen_closed=False)
+    return ticket.collect_events()
+
+
+def test_the_events_of_a_real_ticket_verify_from_the_bytes_the_application_stores() -> None:
+    mapper = Core().mapper  # the application's own transcoder: canonical JSON
     verifier = Verifier([])
-    for position, event in enumerate(ticket.collect_events(), 1):
-        stored = {
-            k: v
-            for k, v in event.__dict__.items()
-            if k not in ("originator_id", "originator_version")
-        }
+    for position, event in enumerate(real_ticket_events(), 1):
+        stored = mapper.to_stored_event(event)
+        assert stored.state == encode_state(
+            {
+                k: v
+                for k, v in vars(event).items()
+                if k not in ("originator_id", "originator_version")
+            }
+        )
+        assert stored_prev_hash(stored.state) == event.prev_hash
         digest = verifier.feed(
-            position, event.originator_id, event.originator_version, get_topic(type(event)), stored
+            position, stored.originator_id, stored.originator_version, stored.topic, stored.state
         )
         assert digest == event_digest(event)
     assert verifier.finish().ok
+
+
+def test_the_events_of_a_real_ticket_verify_from_their_fields_too() -> None:
+    verifier = Verifier([])
+    for position, event in enumerate(real_ticket_events(), 1):
+        fields = {
+            k: v for k, v in vars(event).items() if k not in ("originator_id", "originator_version")
+        }
+        digest = verifier.feed(
+            position, event.originator_id, event.originator_version, get_topic(type(event)), fields
+        )
+        assert digest == event_digest(event)
+    assert verifier.finish().ok
+
+
+def test_a_row_is_keyed_by_its_id_hex_whether_fed_a_uuid_or_its_hex() -> None:
+    rows = make_log()
+    by_uuid, by_hex = Verifier([]), Verifier([])
+    for row in rows:
+        digest = by_uuid.feed(row.position, row.aggregate_id, row.version, row.topic, row.state)
+        assert by_hex.feed(row.position, row.key, row.version, row.topic, row.state) == digest
+        assert digest == digest_stored(row.topic, row.aggregate_id.hex, row.version, row.state)
+    assert by_uuid.finish().ok and by_hex.finish().ok
+
+
+def test_a_seal_records_each_aggregate_head_under_its_id_hex() -> None:
+    rows = make_log()
+    heads = seal_of(rows)["heads"]
+    assert set(heads) == {A.hex, B.hex, C.hex}
+    assert heads[A.hex] == [5, rows[-1].digest]
 
 
 # altered ------------------------------------------------------------------------------------
@@ -107,7 +157,7 @@ def test_an_altered_event_in_the_middle_of_a_chain_is_named(version: int) -> Non
     assert report.first is not None
     assert (report.first.kind, report.first.aggregate_id, report.first.version) == (
         "altered",
-        str(A),
+        A.hex,
         version,
     )
     assert f"T-1 v{version} was altered" in report.first.message
@@ -116,7 +166,7 @@ def test_an_altered_event_in_the_middle_of_a_chain_is_named(version: int) -> Non
 
 def test_an_altered_link_is_named_as_the_event_that_carries_it() -> None:
     report = verify(edited(make_log(), A, 2, prev_hash="0" * 64))
-    assert kinds(report) == [("altered", str(A), 2)]
+    assert kinds(report) == [("altered", A.hex, 2)]
     assert "T-1 v2 was altered" in report.findings[0].message
 
 
@@ -134,7 +184,7 @@ def test_an_altered_sealed_event_is_named_while_newer_events_wait_for_the_next_s
     assert report.first is not None
     assert (report.first.kind, report.first.aggregate_id, report.first.version) == (
         "altered",
-        str(B),
+        B.hex,
         3,
     )
     assert report.unsealed == 1
@@ -143,8 +193,26 @@ def test_an_altered_sealed_event_is_named_while_newer_events_wait_for_the_next_s
 def test_an_altered_last_event_before_any_seal_is_only_suspected_with_its_link() -> None:
     # T-3 has two events: v1 altered breaks the link to v2, and nothing tells which one changed.
     report = verify(edited(make_log(), C, 1, note="rewritten"))
-    assert kinds(report) == [("altered", str(C), 1)]
+    assert kinds(report) == [("altered", C.hex, 1)]
     assert "T-3 v1 or v2 was altered" in report.findings[0].message
+
+
+def test_a_stored_state_rewritten_with_the_same_values_in_another_order_is_altered() -> None:
+    # The digest covers the stored bytes as they are: re-encoding them is a change too.
+    rows = make_log()
+    i = at(rows, A, 2)
+    fields = json.loads(rows[i].state)
+    reordered = json.dumps(dict(reversed(fields.items())), separators=(",", ":")).encode()
+    assert reordered != rows[i].state and json.loads(reordered) == fields
+    assert stored_prev_hash(reordered) == stored_prev_hash(rows[i].state)
+    tampered = [*rows[:i], replace(rows[i], state=reordered), *rows[i + 1 :]]
+    report = verify(tampered, [seal_of(rows)])
+    assert report.first is not None
+    assert (report.first.kind, report.first.aggregate_id, report.first.version) == (
+        "altered",
+        A.hex,
+        2,
+    )
 
 
 def test_an_altered_last_event_goes_unnoticed_until_it_is_sealed() -> None:
@@ -162,7 +230,7 @@ def test_a_deleted_event_is_named_as_missing(version: int) -> None:
     assert report.first is not None
     assert (report.first.kind, report.first.aggregate_id, report.first.version) == (
         "missing",
-        str(A),
+        A.hex,
         version,
     )
     assert f"T-1 v{version} is missing" in report.first.message
@@ -172,7 +240,7 @@ def test_a_deleted_event_is_named_as_missing(version: int) -> None:
 def test_a_deleted_last_event_is_named_by_the_seal_that_covers_it() -> None:
     rows = make_log()
     report = verify(deleted(rows, A, 5), [seal_of(rows)])
-    assert ("missing", str(A), 5) in kinds(report)
+    assert ("missing", A.hex, 5) in kinds(report)
     missing = next(f for f in report.findings if f.kind == "missing")
     assert "T-1 v5, sealed in seal #1, is missing" in missing.message
     assert ("seal", SEAL, 1) in kinds(report)
@@ -180,7 +248,7 @@ def test_a_deleted_last_event_is_named_by_the_seal_that_covers_it() -> None:
 
 def test_several_deleted_events_in_a_row_are_each_named() -> None:
     rows = deleted(deleted(make_log(), A, 2), A, 3)
-    assert kinds(verify(rows)) == [("missing", str(A), 2), ("missing", str(A), 3)]
+    assert kinds(verify(rows)) == [("missing", A.hex, 2), ("missing", A.hex, 3)]
 
 
 # reordered ----------------------------------------------------------------------------------
@@ -192,7 +260,7 @@ def test_two_events_of_a_ticket_that_swapped_contents_are_named_as_reordered() -
     assert report.first is not None
     assert (report.first.kind, report.first.aggregate_id, report.first.version) == (
         "reordered",
-        str(A),
+        A.hex,
         2,
     )
     assert "T-1 v2 and v3 were swapped" in report.first.message
@@ -208,7 +276,7 @@ def test_an_event_stored_before_the_one_it_follows_is_named_as_reordered() -> No
 
 
 def test_an_event_stored_twice_is_named_as_reordered() -> None:
-    assert kinds(verify(stored_again(make_log(), A, 2))) == [("reordered", str(A), 2)]
+    assert kinds(verify(stored_again(make_log(), A, 2))) == [("reordered", A.hex, 2)]
 
 
 def test_swapping_events_of_different_tickets_in_the_log_breaks_only_the_seal() -> None:
@@ -265,7 +333,7 @@ def test_a_seal_is_not_checked_for_a_signature_without_a_key() -> None:
     rows = make_log()
     verifier = Verifier([seal_of(rows, key="anything")])
     for row in rows:
-        verifier.feed(row.position, row.aggregate_id, row.version, row.topic, row.fields)
+        verifier.feed(row.position, row.aggregate_id, row.version, row.topic, row.state)
     assert verifier.finish().ok
 
 
@@ -279,7 +347,7 @@ def test_the_first_finding_is_the_one_found_earliest_in_the_log() -> None:
     assert report.first is not None
     assert (report.first.kind, report.first.aggregate_id, report.first.version) == (
         "altered",
-        str(A),
+        A.hex,
         2,
     )
     assert report.first.position == min(f.position for f in report.findings if f.position)
@@ -300,23 +368,23 @@ def test_without_a_log_position_the_first_finding_is_the_first_recorded() -> Non
 
 def test_an_altered_event_is_still_named_when_a_later_event_of_its_ticket_is_missing() -> None:
     report = verify(deleted(edited(make_log(), A, 2, note="x"), A, 4))
-    assert ("missing", str(A), 4) in kinds(report)
-    assert any(f.kind == "altered" and f.aggregate_id == str(A) for f in report.findings)
+    assert ("missing", A.hex, 4) in kinds(report)
+    assert any(f.kind == "altered" and f.aggregate_id == A.hex for f in report.findings)
 
 
 def test_the_first_finding_names_the_earliest_tampered_event_in_the_log() -> None:
     report = verify(deleted(edited(make_log(), A, 3, note="x"), B, 2))
     assert report.first is not None
-    assert (report.first.aggregate_id, report.first.version) == (str(A), 3)
+    assert (report.first.aggregate_id, report.first.version) == (A.hex, 3)
 
 
-def test_seal_log_events_fed_with_text_ids_are_not_counted_as_unsealed() -> None:
+def test_seal_log_events_fed_with_hex_ids_are_not_counted_as_unsealed() -> None:
     rows = make_log()
     seal = seal_of(rows)
     verifier = Verifier([seal], key=KEY)
     for row in rows:
-        verifier.feed(row.position, str(row.aggregate_id), row.version, row.topic, row.fields)
-    seal_event = {"timestamp": T0, "actor": "system:sealer", "prev_hash": GENESIS}
-    verifier.feed(11, str(SEAL_LOG_ID), 1, TOPIC, seal_event)
+        verifier.feed(row.position, row.key, row.version, row.topic, row.state)
+    seal_event = encode_state({"timestamp": T0, "actor": "system:sealer", "prev_hash": GENESIS})
+    verifier.feed(11, SEAL, 1, TOPIC, seal_event)
     report = verifier.finish()
     assert report.ok and report.unsealed == 0

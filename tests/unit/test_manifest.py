@@ -27,10 +27,16 @@ def test_the_manifest_version_is_the_package_version():
 
 
 def test_every_dotted_path_in_the_manifest_resolves():
-    paths = [MANIFEST["application"], MANIFEST["lifecycle"], MANIFEST["cli"],
-             MANIFEST["ticket_number"]["id"], MANIFEST["demo"]["command"],
-             MANIFEST["demo"]["scenario"], *MANIFEST["aggregates"],
-             *(job["task"] for job in MANIFEST["jobs"])]
+    paths = [
+        MANIFEST["application"],
+        MANIFEST["lifecycle"],
+        MANIFEST["cli"],
+        MANIFEST["ticket_number"]["id"],
+        MANIFEST["demo"]["command"],
+        MANIFEST["demo"]["scenario"],
+        *MANIFEST["aggregates"],
+        *(job["task"] for job in MANIFEST["jobs"]),
+    ]
     for path in paths:
         assert resolve(path) is not None, path
 
@@ -39,11 +45,15 @@ def test_every_dotted_path_in_the_manifest_resolves():
 def test_each_aggregate_lists_exactly_its_events(aggregate):
     cls = resolve(aggregate)
     declared = {
-        name for name, value in vars(cls).items()
-        if isinstance(value, type) and issubclass(value, CanMutateAggregate)
+        name
+        for name, value in vars(cls).items()
+        if isinstance(value, type)
+        and issubclass(value, CanMutateAggregate)
         and name not in ("Event", "Created")
     }
-    inherited = {"Updated", "Deactivated", "Reactivated", "Created"} & set(MANIFEST["aggregates"][aggregate])
+    inherited = {"Updated", "Deactivated", "Reactivated", "Created"} & set(
+        MANIFEST["aggregates"][aggregate]
+    )
     for name in inherited:
         assert isinstance(getattr(cls, name), type), f"{aggregate}.{name}"
     assert declared <= set(MANIFEST["aggregates"][aggregate])
