@@ -27,10 +27,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m ledgerdesk.bench.run $(BENCH_ARGS)
 
+# mypy needs the package under its own name; the repository root is the package.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --explicit-package-bases -p ledgerdesk
+	mkdir -p $(VENV)/mypy-path && ln -sfn ../.. $(VENV)/mypy-path/ledgerdesk
+	MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy -p ledgerdesk
 
 clean:
 	rm -rf $(VENV) build *.egg-info

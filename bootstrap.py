@@ -27,8 +27,9 @@ class Services:
         self.app.close()
 
 
-def bootstrap(settings: Settings | None = None, *, create_tables: bool = False,
-              **overrides: Any) -> Services:
+def bootstrap(
+    settings: Settings | None = None, *, create_tables: bool = False, **overrides: Any
+) -> Services:
     """Build everything from settings; keyword overrides replace any part (tests, the demo)."""
     settings = settings or Settings.from_env()
     app = overrides.pop("app", None) or LedgerDesk(
@@ -65,9 +66,13 @@ def _migration_lock(settings: Settings) -> Iterator[None]:
 
     env = postgres_env(settings.database_url)
     with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"] or None,
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
     ) as conn:
         schema = env["POSTGRES_SCHEMA"]
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')

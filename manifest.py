@@ -1,31 +1,55 @@
 # The ledgerdesk module described as data, like an Odoo addon's __manifest__.py.
 # One dict literal, readable with ast.literal_eval: bootstrap and the job queue register what
 # is declared here, and tests/unit/test_manifest.py checks that every entry resolves.
-MANIFEST = {
+MANIFEST: dict = {
     "name": "ledgerdesk",
     "version": "0.1.0",
     "summary": "An email-first help desk whose every change is a verifiable event.",
     "application": "ledgerdesk.domain.application:LedgerDesk",
     "aggregates": {
         "ledgerdesk.domain.ticket:Ticket": [
-            "Opened", "MessageAdded", "StatusChanged", "Reopened", "Assigned", "Unassigned",
-            "PriorityChanged", "CategoryChanged", "DepartmentChanged", "DueDateSet", "Tagged",
-            "Untagged", "ParticipantAdded",
+            "Opened",
+            "MessageAdded",
+            "StatusChanged",
+            "Reopened",
+            "Assigned",
+            "Unassigned",
+            "PriorityChanged",
+            "CategoryChanged",
+            "DepartmentChanged",
+            "DueDateSet",
+            "Tagged",
+            "Untagged",
+            "ParticipantAdded",
         ],
         "ledgerdesk.domain.user:User": [
-            "Created", "Updated", "PasswordSet", "Deactivated", "Reactivated",
+            "Created",
+            "Updated",
+            "PasswordSet",
+            "Deactivated",
+            "Reactivated",
         ],
         "ledgerdesk.domain.user:EmailIndex": ["Claimed", "Reclaimed", "Released"],
         "ledgerdesk.domain.department:Department": [
-            "Created", "Updated", "Deactivated", "Reactivated",
+            "Created",
+            "Updated",
+            "Deactivated",
+            "Reactivated",
         ],
         "ledgerdesk.domain.sla:SlaPolicy": ["Created", "Updated", "Deactivated", "Reactivated"],
         "ledgerdesk.domain.sla:BusinessCalendar": [
-            "Created", "Updated", "Deactivated", "Reactivated",
+            "Created",
+            "Updated",
+            "Deactivated",
+            "Reactivated",
         ],
         "ledgerdesk.domain.seal:LogSeal": ["Started", "Sealed"],
     },
-    "ticket_number": {"prefix": "T-", "example": "T-1042", "id": "ledgerdesk.domain.ticket:ticket_id"},
+    "ticket_number": {
+        "prefix": "T-",
+        "example": "T-1042",
+        "id": "ledgerdesk.domain.ticket:ticket_id",
+    },
     "lifecycle": "ledgerdesk.domain.lifecycle:ALLOWED",
     # Read models: name -> {"view", "projection", "postgres", "sqlite"} (with the API issue).
     "projections": {},

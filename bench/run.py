@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ledgerdesk.bootstrap import Services, bootstrap, migrate
 from ledgerdesk.settings import Settings
@@ -40,7 +41,9 @@ def fresh_store(store: str, pg_url: str, tmp: Path) -> Iterator[Settings]:
 
 
 def _requester(svc: Services) -> uuid.UUID:
-    return svc.app.create_user(actor="system:bench", email=f"bench-{uuid.uuid4().hex[:8]}@example.com").id
+    return svc.app.create_user(
+        actor="system:bench", email=f"bench-{uuid.uuid4().hex[:8]}@example.com"
+    ).id
 
 
 def bench_open_ticket(svc: Services, store: str, n: int) -> None:
@@ -51,8 +54,12 @@ def bench_open_ticket(svc: Services, store: str, n: int) -> None:
     samples = []
     for i in range(n):
         started = time.perf_counter()
-        app.open_ticket(actor="system:bench", subject=f"Printer {i} on fire",
-                        text="Hello,\nthe printer is on fire again.\nRegards", requester_id=requester)
+        app.open_ticket(
+            actor="system:bench",
+            subject=f"Printer {i} on fire",
+            text="Hello,\nthe printer is on fire again.\nRegards",
+            requester_id=requester,
+        )
         samples.append(time.perf_counter() - started)
     samples.sort()
     emit(f"open_ticket_p50_ms.{store}", statistics.median(samples) * 1000)
@@ -65,8 +72,9 @@ def bench_group_commit(svc: Services, store: str, batches: int, per_batch: int =
     start_pos = app.read(app.recorder.max_notification_id) or 0
 
     def command(i: int) -> Callable[[], object]:
-        return lambda: app.open_ticket(actor="system:bench", subject=f"Batch {i}",
-                                       text="batched", requester_id=requester)
+        return lambda: app.open_ticket(
+            actor="system:bench", subject=f"Batch {i}", text="batched", requester_id=requester
+        )
 
     started = time.perf_counter()
     for b in range(batches):
@@ -80,13 +88,19 @@ def bench_group_commit(svc: Services, store: str, batches: int, per_batch: int =
 def bench_replay(svc: Services, store: str, events: int = 1000) -> None:
     app = svc.app
     requester = _requester(svc)
-    number = app.open_ticket(actor="system:bench", subject="long", text="start",
-                             requester_id=requester).number
+    number = app.open_ticket(
+        actor="system:bench", subject="long", text="start", requester_id=requester
+    ).number
     while app.ticket(number).version < events:
-        app.batch([lambda: app.add_note(number, actor="system:bench", text="a note " * 10)
-                   for _ in range(min(100, events - app.ticket(number).version))])
+        app.batch(
+            [
+                lambda: app.add_note(number, actor="system:bench", text="a note " * 10)
+                for _ in range(min(100, events - app.ticket(number).version))
+            ]
+        )
     ticket_id = app.ticket(number).id
     timings = []
+    ticket: Any = None
     for _ in range(20):
         started = time.perf_counter()
         ticket = app.repository.get(ticket_id)
@@ -95,8 +109,13 @@ def bench_replay(svc: Services, store: str, events: int = 1000) -> None:
     emit(f"replay_1000_events_with_snapshots_ms.{store}", statistics.median(timings) * 1000)
     started = time.perf_counter()
     for _ in range(3):
-        app.repository.get(ticket_id, projector_func=None) if False else _replay_without_snapshot(app, ticket_id)
-    emit(f"replay_1000_events_without_snapshots_ms.{store}", (time.perf_counter() - started) / 3 * 1000)
+        app.repository.get(ticket_id, projector_func=None) if False else _replay_without_snapshot(
+            app, ticket_id
+        )
+    emit(
+        f"replay_1000_events_without_snapshots_ms.{store}",
+        (time.perf_counter() - started) / 3 * 1000,
+    )
 
 
 def _replay_without_snapshot(app: object, ticket_id: uuid.UUID) -> object:
@@ -139,8 +158,11 @@ def main() -> None:
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
-    print(f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-          f"python {platform.python_version()}, {_cores()} cores", flush=True)
+    print(
+        f"# machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"python {platform.python_version()}, {_cores()} cores",
+        flush=True,
+    )
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     for store in stores:
         if store == "postgres" and not pg_url:

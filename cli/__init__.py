@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug: one line here, the traceback in the log
         log_path = _log_crash()
         err_console.print(
-            f"[red]internal error:[/red] {type(error).__name__}: {error} "
-            f"(details in {log_path})", highlight=False,
+            f"[red]internal error:[/red] {type(error).__name__}: {error} (details in {log_path})",
+            highlight=False,
         )
         return EXIT_SOFTWARE
     return 0

@@ -9,7 +9,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ledgerdesk.cli.common import console, err_console, parse_moment, print_json, progress_bar, services
+from ledgerdesk.cli.common import (
+    console,
+    err_console,
+    parse_moment,
+    print_json,
+    progress_bar,
+    services,
+)
 from ledgerdesk.cli.tickets import render, ticket_json
 from ledgerdesk.domain.errors import ValidationError
 from ledgerdesk.domain.integrity import Report
@@ -30,8 +37,14 @@ def history(
         return
     table = Table("v", "time (UTC)", "actor", "event", "what changed", "hash")
     for e in entries:
-        table.add_row(str(e.version), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.event,
-                      describe(e.event, e.changes), e.hash[:12])
+        table.add_row(
+            str(e.version),
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.actor,
+            e.event,
+            describe(e.event, e.changes),
+            e.hash[:12],
+        )
     console.print(table)
 
 
@@ -50,7 +63,9 @@ def show(
     if json_out:
         print_json(data)
     else:
-        console.print(f"[dim]as of version {ticket.version}, {ticket.modified_on:%Y-%m-%d %H:%M:%S} UTC[/dim]")
+        console.print(
+            f"[dim]as of version {ticket.version}, {ticket.modified_on:%Y-%m-%d %H:%M:%S} UTC[/dim]"
+        )
         render(data)
 
 
@@ -67,7 +82,9 @@ def export(
         sys.stdout.write(text)
     else:
         output.write_text(text)
-        err_console.print(f"wrote {len(document['events'])} events of {document['ticket']} to {output}")
+        err_console.print(
+            f"wrote {len(document['events'])} events of {document['ticket']} to {output}"
+        )
 
 
 @app.command("seal")
@@ -78,13 +95,17 @@ def seal() -> None:
     if result is None:
         console.print("nothing new since the last seal")
     else:
-        console.print(f"seal #{result['number']}: {result['count']} events up to position "
-                      f"{result['upto']}, log hash {result['log_hash'][:16]}…")
+        console.print(
+            f"seal #{result['number']}: {result['count']} events up to position "
+            f"{result['upto']}, log hash {result['log_hash'][:16]}…"
+        )
 
 
 @app.command("verify")
 def verify(
-    file: Path | None = typer.Option(None, "--file", help="Verify an exported file instead of the store."),
+    file: Path | None = typer.Option(
+        None, "--file", help="Verify an exported file instead of the store."
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recompute every hash, link and seal; name the first altered, missing or reordered event."""
@@ -100,7 +121,9 @@ def verify(
         else:
             with progress_bar("verifying", transient=True) as bar:
                 task = bar.add_task("verifying", total=None)
-                report = svc.app.verify(lambda done, total: bar.update(task, completed=done, total=total))
+                report = svc.app.verify(
+                    lambda done, total: bar.update(task, completed=done, total=total)
+                )
     _report(report, json_out)
     if not report.ok:
         raise typer.Exit(1)
@@ -109,20 +132,31 @@ def verify(
 def _report(report: Report, json_out: bool) -> None:
     if json_out:
         first = report.first
-        print_json({"ok": report.ok, "events": report.events, "aggregates": report.aggregates,
-                    "seals_checked": report.seals_checked, "unsealed": report.unsealed,
-                    "first": first.__dict__ if first else None,
-                    "findings": [f.__dict__ for f in report.findings]})
+        print_json(
+            {
+                "ok": report.ok,
+                "events": report.events,
+                "aggregates": report.aggregates,
+                "seals_checked": report.seals_checked,
+                "unsealed": report.unsealed,
+                "first": first.__dict__ if first else None,
+                "findings": [f.__dict__ for f in report.findings],
+            }
+        )
         return
     if report.ok:
-        console.print(f"[green]ok[/green]: {report.events} events of {report.aggregates} aggregates "
-                      f"verified; {report.seals_checked} seals match; {report.unsealed} events since "
-                      "the last seal are linked but not yet sealed")
+        console.print(
+            f"[green]ok[/green]: {report.events} events of {report.aggregates} aggregates "
+            f"verified; {report.seals_checked} seals match; {report.unsealed} events since "
+            "the last seal are linked but not yet sealed"
+        )
         return
     first = report.first
     assert first is not None
-    err_console.print(f"[red]TAMPERED[/red]: {first.message}"
-                      + (f" (log position {first.position})" if first.position else ""))
+    err_console.print(
+        f"[red]TAMPERED[/red]: {first.message}"
+        + (f" (log position {first.position})" if first.position else "")
+    )
     for finding in report.findings[1:20]:
         err_console.print(f"  also: {finding.message}")
     if len(report.findings) > 20:
@@ -141,7 +175,8 @@ def describe(event: str, changes: dict[str, object]) -> str:
         reason = f" ({changes['reason']})" if changes.get("reason") else ""
         return f"{changes.get('from_status')} \u2192 {changes.get('to_status')}{reason}"
     if event == "Reopened":
-        return f"{changes.get('from_status')} \u2192 in_progress ({changes.get('reason') or 'reopened'})"
+        why = changes.get("reason") or "reopened"
+        return f"{changes.get('from_status')} \u2192 in_progress ({why})"
     return ", ".join(f"{k}={_short(v)}" for k, v in changes.items()) or "-"
 
 

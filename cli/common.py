@@ -57,7 +57,9 @@ def parse_moment(value: str, field: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(field, f"{value!r} is not a date and time such as 2026-11-01T10:00Z") from None
+        raise ValidationError(
+            field, f"{value!r} is not a date and time such as 2026-11-01T10:00Z"
+        ) from None
     if moment.tzinfo is None:
         if "T" in text or " " in text:
             raise ValidationError(field, f"{value!r} needs a time zone, e.g. {text}Z")
@@ -84,6 +86,10 @@ def print_json(value: Any) -> None:
 
 def progress_bar(description: str, *, transient: bool = False) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=err_console, transient=transient,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=transient,
     )

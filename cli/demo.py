@@ -18,7 +18,7 @@ from ledgerdesk.domain.errors import DomainError
 from ledgerdesk.settings import Settings
 
 ADMIN_EMAIL = "admin@demo.ledgerdesk.test"
-DEMO_PASSWORD = "demo1234"  # noqa: S105 - printed for the person trying the demo
+DEMO_PASSWORD = "demo1234"
 BATCH = 250
 
 
@@ -41,8 +41,16 @@ def demo_command(
     clock = ManualClock(start - timedelta(days=1))
     svc = bootstrap(settings, clock=clock, new_id=lambda: UUID(int=rng.getrandbits(128), version=4))
     try:
-        summary = seed_demo(svc, clock, rng, tickets=tickets, start=start, end=end,
-                            customers=customers or max(20, tickets // 8), agents=agents)
+        summary = seed_demo(
+            svc,
+            clock,
+            rng,
+            tickets=tickets,
+            start=start,
+            end=end,
+            customers=customers or max(20, tickets // 8),
+            agents=agents,
+        )
     finally:
         svc.close()
     console.print(
@@ -53,32 +61,59 @@ def demo_command(
     )
 
 
-def seed_demo(svc: Services, clock: ManualClock, rng: random.Random, *, tickets: int,
-              start: datetime, end: datetime, customers: int, agents: int) -> dict[str, int]:
+def seed_demo(
+    svc: Services,
+    clock: ManualClock,
+    rng: random.Random,
+    *,
+    tickets: int,
+    start: datetime,
+    end: datetime,
+    customers: int,
+    agents: int,
+) -> dict[str, int]:
     app = svc.app
     before = app.read(app.recorder.max_notification_id) or 0
     password = svc.passwords.hash(DEMO_PASSWORD)
     admin = app.user_by_email(ADMIN_EMAIL) or app.create_user(
-        actor="system:demo", email=ADMIN_EMAIL, name="Demo Admin", role="admin",
-        password_hash=password)
+        actor="system:demo",
+        email=ADMIN_EMAIL,
+        name="Demo Admin",
+        role="admin",
+        password_hash=password,
+    )
     dept_ids: dict[str, UUID] = {}
     for slug, (name, _) in DEPARTMENTS.items():
         try:
             dept_ids[slug] = app.department(slug).id
         except DomainError:
             dept_ids[slug] = app.create_department(
-                actor=admin.actor, slug=slug, name=name,
-                aliases=[f"{slug}@demo.ledgerdesk.test"]).id
+                actor=admin.actor, slug=slug, name=name, aliases=[f"{slug}@demo.ledgerdesk.test"]
+            ).id
     agent_ids = [
-        _user(svc, f"agent{i + 1}@demo.ledgerdesk.test", admin.actor, name=f"Agent {i + 1}",
-              role="agent", department_ids=[dept_ids[list(DEPARTMENTS)[i % len(DEPARTMENTS)]]],
-              password_hash=password, time_zone=ZONES[i % len(ZONES)])
+        _user(
+            svc,
+            f"agent{i + 1}@demo.ledgerdesk.test",
+            admin.actor,
+            name=f"Agent {i + 1}",
+            role="agent",
+            department_ids=[dept_ids[list(DEPARTMENTS)[i % len(DEPARTMENTS)]]],
+            password_hash=password,
+            time_zone=ZONES[i % len(ZONES)],
+        )
         for i in range(agents)
     ]
     crowd = people(rng, customers, [f"{c}.example" for c in COMPANIES])
     customer_ids = [
-        _user(svc, email, "system:demo", name=name, role="customer",
-              time_zone=rng.choice(ZONES), locale=rng.choice(["en", "en", "de"]))
+        _user(
+            svc,
+            email,
+            "system:demo",
+            name=name,
+            role="customer",
+            time_zone=rng.choice(ZONES),
+            locale=rng.choice(["en", "en", "de"]),
+        )
         for name, email in crowd
     ]
     actions = scenario(rng, tickets, start, end, customers, agents)
@@ -86,16 +121,22 @@ def seed_demo(svc: Services, clock: ManualClock, rng: random.Random, *, tickets:
     with progress_bar("seeding") as bar:
         task = bar.add_task("seeding tickets", total=len(actions))
         for offset in range(0, len(actions), BATCH):
-            chunk = actions[offset:offset + BATCH]
-            results = app.batch([_command(svc, clock, a, numbers, admin.actor, agent_ids,
-                                          customer_ids, dept_ids) for a in chunk])
+            chunk = actions[offset : offset + BATCH]
+            results = app.batch(
+                [
+                    _command(svc, clock, a, numbers, admin.actor, agent_ids, customer_ids, dept_ids)
+                    for a in chunk
+                ]
+            )
             for action, result in zip(chunk, results, strict=True):
                 if isinstance(result, DomainError):
                     raise RuntimeError(f"demo action {action.kind} failed: {result}")
             bar.advance(task, len(chunk))
     app.seal(actor="system:demo")
     after = app.read(app.recorder.max_notification_id) or 0
-    still_open = sum(1 for n in numbers.values() if app.ticket(n).status not in ("resolved", "closed"))
+    still_open = sum(
+        1 for n in numbers.values() if app.ticket(n).status not in ("resolved", "closed")
+    )
     return {"tickets": len(numbers), "events": after - before, "open": still_open}
 
 
@@ -104,8 +145,16 @@ def _user(svc: Services, email: str, actor: str, **fields: Any) -> UUID:
     return existing.id if existing else svc.app.create_user(actor=actor, email=email, **fields).id
 
 
-def _command(svc: Services, clock: ManualClock, a: Action, numbers: dict[int, str], admin: str,
-             agents: list[UUID], customers: list[UUID], departments: dict[str, UUID]) -> Callable[[], Any]:
+def _command(
+    svc: Services,
+    clock: ManualClock,
+    a: Action,
+    numbers: dict[int, str],
+    admin: str,
+    agents: list[UUID],
+    customers: list[UUID],
+    departments: dict[str, UUID],
+) -> Callable[[], Any]:
     app, args = svc.app, a.args
 
     def run() -> Any:
@@ -115,10 +164,17 @@ def _command(svc: Services, clock: ManualClock, a: Action, numbers: dict[int, st
         if a.kind == "open":
             requester = customers[args["customer"]]
             ticket = app.open_ticket(
-                actor=f"user:{requester}", subject=args["subject"], requester_id=requester,
-                text=args["text"], department_id=departments[args["department"]],
-                category=args["category"], priority=args["priority"], due_at=args["due"],
-                tags=args["tags"], channel=args["channel"])
+                actor=f"user:{requester}",
+                subject=args["subject"],
+                requester_id=requester,
+                text=args["text"],
+                department_id=departments[args["department"]],
+                category=args["category"],
+                priority=args["priority"],
+                due_at=args["due"],
+                tags=args["tags"],
+                channel=args["channel"],
+            )
             numbers[a.ticket] = ticket.number  # later actions of this batch need it
             return ticket
         if a.kind == "assign":
@@ -131,11 +187,15 @@ def _command(svc: Services, clock: ManualClock, a: Action, numbers: dict[int, st
             return app.set_priority(number, args["priority"], actor=agent)
         if a.kind == "customer_reply":
             requester = app.ticket(number).requester_id
-            return app.add_reply(number, actor=f"user:{requester}", text=args["text"], channel="email")
+            return app.add_reply(
+                number, actor=f"user:{requester}", text=args["text"], channel="email"
+            )
         if a.kind == "status":
             return app.change_status(number, args["status"], actor=agent)
         if a.kind == "close":
-            return app.change_status(number, "closed", actor="system:autoclose", reason="resolved for 2+ days")
+            return app.change_status(
+                number, "closed", actor="system:autoclose", reason="resolved for 2+ days"
+            )
         raise ValueError(a.kind)
 
     return run

@@ -33,14 +33,22 @@ def users_add(
     email: str = typer.Argument(..., help="The user's email address (unique)."),
     name: str = typer.Option("", help="Display name (default: the part before @)."),
     role: str = typer.Option("customer", help="admin, agent, customer or a custom role."),
-    department: list[str] = typer.Option([], "--department", "-d", help="Department slug (repeatable)."),
+    department: list[str] = typer.Option(
+        [], "--department", "-d", help="Department slug (repeatable)."
+    ),
     time_zone: str = typer.Option("UTC", help="IANA time zone, e.g. Europe/Berlin."),
     locale: str = typer.Option("en", help="Language for mail, e.g. en or de."),
     phone: str = typer.Option("", help="Mobile number in +<country><number> form, for SMS."),
-    password: str | None = typer.Option(None, help="Password (visible in shell history; prefer --password-prompt)."),
+    password: str | None = typer.Option(
+        None, help="Password (visible in shell history; prefer --password-prompt)."
+    ),
     password_prompt: bool = typer.Option(False, "--password-prompt", help="Ask for the password."),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
-    as_email: str | None = typer.Option(None, "--as", help="Act as this user (default: system:cli)."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin."
+    ),
+    as_email: str | None = typer.Option(
+        None, "--as", help="Act as this user (default: system:cli)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the user as JSON."),
 ) -> None:
     """Create a user."""
@@ -48,8 +56,14 @@ def users_add(
     with services() as svc:
         department_ids = [svc.app.department(slug).id for slug in department]
         user = svc.app.create_user(
-            actor=actor_for(svc, as_email), email=email, name=name, role=role,
-            department_ids=department_ids, time_zone=time_zone, locale=locale, phone=phone,
+            actor=actor_for(svc, as_email),
+            email=email,
+            name=name,
+            role=role,
+            department_ids=department_ids,
+            time_zone=time_zone,
+            locale=locale,
+            phone=phone,
             password_hash=svc.passwords.hash(secret) if secret else None,
         )
         if json_out:
@@ -68,7 +82,9 @@ def users_list(json_out: bool = typer.Option(False, "--json", help="Print JSON."
             return
         table = Table("email", "name", "role", "time zone", "locale", "active")
         for u in found:
-            table.add_row(u.email, u.name, u.role, u.time_zone, u.locale, "yes" if u.active else "no")
+            table.add_row(
+                u.email, u.name, u.role, u.time_zone, u.locale, "yes" if u.active else "no"
+            )
         console.print(table)
 
 
@@ -95,13 +111,20 @@ def departments_add(
     slug: str = typer.Argument(..., help="Permanent handle, e.g. billing."),
     name: str = typer.Option(..., help="Display name."),
     description: str = typer.Option("", help="What the team handles."),
-    alias: list[str] = typer.Option([], "--alias", help="Support address routed here (repeatable)."),
+    alias: list[str] = typer.Option(
+        [], "--alias", help="Support address routed here (repeatable)."
+    ),
     as_email: str | None = typer.Option(None, "--as"),
 ) -> None:
     """Create a department."""
     with services() as svc:
-        dept = svc.app.create_department(actor=actor_for(svc, as_email), slug=slug, name=name,
-                                         description=description, aliases=alias)
+        dept = svc.app.create_department(
+            actor=actor_for(svc, as_email),
+            slug=slug,
+            name=name,
+            description=description,
+            aliases=alias,
+        )
         console.print(f"created department {dept.slug} ({dept.name})")
 
 
@@ -110,14 +133,18 @@ def departments_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """List departments."""
     with services() as svc:
         found = [svc.app.get_aggregate(did) for _, did in _all(svc.app.department_ids)]
-        rows = [{"id": d.id, "slug": d.slug, "name": d.name, "aliases": d.aliases,
-                 "active": d.active} for d in found]
+        rows = [
+            {"id": d.id, "slug": d.slug, "name": d.name, "aliases": d.aliases, "active": d.active}
+            for d in found
+        ]
         if json_out:
             print_json(rows)
             return
         table = Table("slug", "name", "aliases", "active")
         for r in rows:
-            table.add_row(r["slug"], r["name"], ", ".join(r["aliases"]), "yes" if r["active"] else "no")
+            table.add_row(
+                r["slug"], r["name"], ", ".join(r["aliases"]), "yes" if r["active"] else "no"
+            )
         console.print(table)
 
 
@@ -149,6 +176,14 @@ def _all(page: Callable[..., list[tuple[int, UUID]]]) -> list[tuple[int, UUID]]:
 
 
 def _user_json(user: User) -> dict[str, object]:
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
-            "department_ids": user.department_ids, "time_zone": user.time_zone,
-            "locale": user.locale, "phone": user.phone, "active": user.active}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "department_ids": user.department_ids,
+        "time_zone": user.time_zone,
+        "locale": user.locale,
+        "phone": user.phone,
+        "active": user.active,
+    }

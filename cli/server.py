@@ -43,7 +43,8 @@ def serve_command(
         err_console.print(
             "No users yet. Create an admin to sign in with:\n"
             "  .venv/bin/ledgerdesk users add admin@example.com --role admin --password-prompt\n"
-            "or seed a demo with `.venv/bin/ledgerdesk demo` (admin@demo.ledgerdesk.test / demo1234).",
+            "or seed a demo with `.venv/bin/ledgerdesk demo` "
+            "(admin@demo.ledgerdesk.test / demo1234).",
             soft_wrap=True,
         )
     consumer = None
@@ -71,8 +72,10 @@ def worker_command(
     try:
         huey = build_queue(services).huey
         queue = "Redis" if services.settings.queue_url else "SQLite"
-        err_console.print(f"[bold green]ledgerdesk worker[/] consuming the {queue} queue "
-                          f"with {workers} threads; Ctrl-C stops")
+        err_console.print(
+            f"[bold green]ledgerdesk worker[/] consuming the {queue} queue "
+            f"with {workers} threads; Ctrl-C stops"
+        )
         huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
     finally:
         services.close()

@@ -38,10 +38,15 @@ def open_(
     """Open a ticket for a requester."""
     with services() as svc:
         ticket = svc.app.open_ticket(
-            actor=actor_for(svc, as_email), subject=subject, text=text, channel="cli",
+            actor=actor_for(svc, as_email),
+            subject=subject,
+            text=text,
+            channel="cli",
             requester_id=user_id_for(svc, requester, "requester"),
             department_id=svc.app.department(department).id if department else None,
-            priority=priority, category=category, tags=tag,
+            priority=priority,
+            category=category,
+            tags=tag,
             due_at=parse_moment(due, "due") if due else None,
         )
         if json_out:
@@ -53,7 +58,9 @@ def open_(
 @app.command("show")
 def show(
     number: str = typer.Argument(..., help="Ticket number, e.g. T-12."),
-    json_out: bool = typer.Option(False, "--json", help="Print the ticket with its messages as JSON."),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the ticket with its messages as JSON."
+    ),
 ) -> None:
     """Show a ticket and its conversation."""
     with services() as svc:
@@ -85,8 +92,13 @@ def list_(
             return
         table = Table("number", "status", "priority", "subject", "updated")
         for t in found:
-            table.add_row(t.number, t.status, t.priority, t.subject[:60],
-                          t.modified_on.strftime("%Y-%m-%d %H:%M"))
+            table.add_row(
+                t.number,
+                t.status,
+                t.priority,
+                t.subject[:60],
+                t.modified_on.strftime("%Y-%m-%d %H:%M"),
+            )
         console.print(table)
 
 
@@ -108,8 +120,10 @@ def note(number: str, text: str = typer.Option(...), as_email: str | None = AS) 
 
 @app.command("status")
 def status(
-    number: str, to: str = typer.Argument(..., help="new, in_progress, waiting, resolved, closed"),
-    reason: str = typer.Option("", help="Why."), as_email: str | None = AS,
+    number: str,
+    to: str = typer.Argument(..., help="new, in_progress, waiting, resolved, closed"),
+    reason: str = typer.Option("", help="Why."),
+    as_email: str | None = AS,
 ) -> None:
     """Move a ticket through its lifecycle (in_progress on a resolved ticket reopens it)."""
     with services() as svc:
@@ -118,8 +132,9 @@ def status(
 
 
 @app.command("assign")
-def assign(number: str, agent: str = typer.Argument(..., help="Agent's email."),
-           as_email: str | None = AS) -> None:
+def assign(
+    number: str, agent: str = typer.Argument(..., help="Agent's email."), as_email: str | None = AS
+) -> None:
     """Assign or reassign a ticket to an agent."""
     with services() as svc:
         t = svc.app.assign(number, user_id_for(svc, agent, "agent"), actor=actor_for(svc, as_email))
@@ -137,7 +152,8 @@ def unassign(number: str, as_email: str | None = AS) -> None:
 @app.command("set")
 def set_(
     number: str,
-    priority: str | None = typer.Option(None), category: str | None = typer.Option(None),
+    priority: str | None = typer.Option(None),
+    category: str | None = typer.Option(None),
     department: str | None = typer.Option(None, help="Department slug, or '-' for none."),
     due: str | None = typer.Option(None, help="Due date, or '-' to clear."),
     as_email: str | None = AS,
@@ -153,19 +169,27 @@ def set_(
             dept = None if department == "-" else svc.app.department(department).id
             svc.app.set_department(number, dept, actor=actor)
         if due is not None:
-            svc.app.set_due_date(number, None if due == "-" else parse_moment(due, "due"), actor=actor)
+            svc.app.set_due_date(
+                number, None if due == "-" else parse_moment(due, "due"), actor=actor
+            )
         console.print(f"{svc.app.ticket(number).number}: updated")
 
 
 @app.command("tag")
-def tag(number: str, tags: list[str], remove: bool = typer.Option(False, "--remove"),
-        as_email: str | None = AS) -> None:
+def tag(
+    number: str,
+    tags: list[str],
+    remove: bool = typer.Option(False, "--remove"),
+    as_email: str | None = AS,
+) -> None:
     """Add (or with --remove, take off) tags."""
     with services() as svc:
         actor = actor_for(svc, as_email)
         for name in tags:
             (svc.app.untag if remove else svc.app.tag)(number, name, actor=actor)
-        console.print(f"{number.upper()}: tags {', '.join(svc.app.ticket(number).tags) or '(none)'}")
+        console.print(
+            f"{number.upper()}: tags {', '.join(svc.app.ticket(number).tags) or '(none)'}"
+        )
 
 
 def _newest_ids(svc: Services, limit: int | None) -> list[Any]:
@@ -183,12 +207,23 @@ def _newest_ids(svc: Services, limit: int | None) -> list[Any]:
 
 def summary(t: Ticket) -> dict[str, Any]:
     return {
-        "number": t.number, "id": t.id, "subject": t.subject, "status": t.status,
-        "priority": t.priority, "category": t.category, "department_id": t.department_id,
-        "requester_id": t.requester_id, "assignee_id": t.assignee_id, "due_at": t.due_at,
-        "tags": t.tags, "created_at": t.created_on, "updated_at": t.modified_on,
-        "version": t.version, "reopen_count": t.reopen_count,
-        "first_response_at": t.first_response_at, "resolved_at": t.resolved_at,
+        "number": t.number,
+        "id": t.id,
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "category": t.category,
+        "department_id": t.department_id,
+        "requester_id": t.requester_id,
+        "assignee_id": t.assignee_id,
+        "due_at": t.due_at,
+        "tags": t.tags,
+        "created_at": t.created_on,
+        "updated_at": t.modified_on,
+        "version": t.version,
+        "reopen_count": t.reopen_count,
+        "first_response_at": t.first_response_at,
+        "resolved_at": t.resolved_at,
         "closed_at": t.closed_at,
     }
 

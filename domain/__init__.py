@@ -1,1 +1,1 @@
-"""The domain: aggregates, events, values, errors and ports. Standard library and eventsourcing only."""
+"""The domain: aggregates, events, values, errors and ports (stdlib and eventsourcing only)."""

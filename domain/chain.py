@@ -41,9 +41,14 @@ CANONICAL_ENCODER = json.JSONEncoder(
 )
 # The store's own encoding (eventsourcing's JSONTranscoder: no spaces, keys in field order),
 # built once: json.JSONEncoder.encode() rebuilds its C encoder on every call.
-_STATE_ENCODER = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-    None, _stored_form, json.encoder.encode_basestring, None, ":", ",", False, False, True
-) if json.encoder.c_make_encoder is not None else None  # type: ignore[attr-defined]
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_STATE_ENCODER = (
+    _c_make_encoder(
+        None, _stored_form, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    if _c_make_encoder is not None
+    else None
+)
 _STATE_FALLBACK = json.JSONEncoder(default=_stored_form, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -116,18 +121,28 @@ def event_state(event: Any) -> dict[str, Any]:
 def event_digest(event: Any) -> str:
     state = encode_state(event_state(event))
     encoded_states.put(event, state)
-    return digest_stored(get_topic(type(event)), event.originator_id.hex,
-                         event.originator_version, state)
+    return digest_stored(
+        get_topic(type(event)), event.originator_id.hex, event.originator_version, state
+    )
+
+
+def stored_text(state: bytes, key: bytes) -> str | None:
+    """A plain text field (no quotes or escapes in it) read from stored JSON without decoding it.
+
+    Only for fields declared before any field that can hold nested objects or free text, so
+    the first occurrence of the key is the field itself (text inside a string is escaped).
+    """
+    start = state.find(key)
+    if start < 0:
+        return None
+    start += len(key)
+    end = state.find(b'"', start)
+    return state[start:end].decode("utf-8", "replace") if end >= 0 else None
 
 
 def stored_prev_hash(state: bytes) -> str | None:
     """The prev_hash inside a stored state, read without decoding the JSON."""
-    start = state.find(PREV_HASH_KEY)
-    if start < 0:
-        return None
-    start += len(PREV_HASH_KEY)
-    end = state.find(b'"', start)
-    return state[start:end].decode("ascii", "replace") if end >= 0 else None
+    return stored_text(state, PREV_HASH_KEY)
 
 
 def _flatten_stored(obj: dict[str, Any]) -> Any:

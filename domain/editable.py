@@ -1,4 +1,4 @@
-"""Configuration aggregates (users, departments, SLA policies, calendars): edit, deactivate, reactivate."""
+"""Configuration aggregates (users, departments, SLA policies, calendars) that are edited."""
 
 from __future__ import annotations
 

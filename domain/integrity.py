@@ -28,8 +28,14 @@ def chain_log(log_hash: str, event_hash: str) -> str:
     return hashlib.sha256((log_hash + event_hash).encode("ascii")).hexdigest()
 
 
-def seal_mac(key: str, upto: int, count: int, log_hash: str, checkpoints: list[str],
-             heads: dict[str, list[Any]]) -> str:
+def seal_mac(
+    key: str,
+    upto: int,
+    count: int,
+    log_hash: str,
+    checkpoints: list[str],
+    heads: dict[str, list[Any]],
+) -> str:
     message = canonical_json([upto, count, log_hash, checkpoints, heads]).encode("utf-8")
     return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
@@ -69,8 +75,11 @@ class Report:
     @property
     def first(self) -> Finding | None:
         placed = [f for f in self.findings if f.position is not None]
-        return min(placed, key=lambda f: f.position or 0) if placed else (
-            self.findings[0] if self.findings else None)
+        return (
+            min(placed, key=lambda f: f.position or 0)
+            if placed
+            else (self.findings[0] if self.findings else None)
+        )
 
 
 class Sealer:
@@ -93,8 +102,13 @@ class Sealer:
 class Verifier:
     """Feed it every stored row in log order, then call finish()."""
 
-    def __init__(self, seals: list[dict[str, Any]], *, key: str | None = None,
-                 labels: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        seals: list[dict[str, Any]],
+        *,
+        key: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> None:
         self.report = Report()
         self.labels = labels if labels is not None else {}
         self._chains: dict[str, _Chain] = {}
@@ -102,12 +116,27 @@ class Verifier:
         self._sealed: dict[tuple[str, int], tuple[str, int]] = {}
         self._seals = sorted(seals, key=lambda s: s["upto"])
         for number, seal in enumerate(self._seals, 1):
-            if key is not None and not hmac.compare_digest(seal["mac"], seal_mac(
-                    key, seal["upto"], seal["count"], seal["log_hash"], seal["checkpoints"],
-                    seal["heads"])):
-                self._add(Finding("seal", None, SEAL_KEY, number,
-                                  f"seal #{number} does not carry a valid signature: it was "
-                                  "forged or altered"))
+            if key is not None and not hmac.compare_digest(
+                seal["mac"],
+                seal_mac(
+                    key,
+                    seal["upto"],
+                    seal["count"],
+                    seal["log_hash"],
+                    seal["checkpoints"],
+                    seal["heads"],
+                ),
+            ):
+                self._add(
+                    Finding(
+                        "seal",
+                        None,
+                        SEAL_KEY,
+                        number,
+                        f"seal #{number} does not carry a valid signature: it was "
+                        "forged or altered",
+                    )
+                )
             for aggregate_id, (version, digest) in seal["heads"].items():  # keyed by id hex
                 self._sealed[(aggregate_id, version)] = (digest, number)
         self._seal_index = 0
@@ -117,8 +146,14 @@ class Verifier:
     def label(self, aggregate_id: str) -> str:
         return self.labels.get(aggregate_id, aggregate_id)
 
-    def feed(self, position: int, aggregate_id: UUID | str, version: int, topic: str,
-             state: bytes | dict[str, Any]) -> str:
+    def feed(
+        self,
+        position: int,
+        aggregate_id: UUID | str,
+        version: int,
+        topic: str,
+        state: bytes | dict[str, Any],
+    ) -> str:
         """Check one row: its stored state bytes (or its fields, which are encoded as stored);
         returns its digest."""
         if self._seal_index < len(self._seals) and position > self._seals[self._seal_index]["upto"]:
@@ -141,55 +176,108 @@ class Verifier:
         sealed = self._sealed.pop((agg, version), None) if self._sealed else None
         if sealed is not None and sealed[0] != digest:
             name = topic.rsplit(":", 1)[-1]
-            self._taint(chain, Finding("altered", position, agg, version,
-                        f"{self.label(agg)} v{version} ({name}) differs from the version sealed in "
-                        f"seal #{sealed[1]}: it was altered"))
+            self._taint(
+                chain,
+                Finding(
+                    "altered",
+                    position,
+                    agg,
+                    version,
+                    f"{self.label(agg)} v{version} ({name}) differs from the version sealed in "
+                    f"seal #{sealed[1]}: it was altered",
+                ),
+            )
         if version != chain.version + 1:
             self._out_of_sequence(chain, agg, position, version, topic.rsplit(":", 1)[-1])
         elif not chain.tainted:
             self._check_link(chain, agg, position, version, prev_hash)
-        chain.before, chain.digest, chain.version = chain.digest, digest, max(version, chain.version)
+        chain.before, chain.digest, chain.version = (
+            chain.digest,
+            digest,
+            max(version, chain.version),
+        )
         chain.before_position, chain.position = chain.position, position
         return digest
 
-    def _check_link(self, chain: _Chain, agg: str, position: int, version: int,
-                    prev_hash: Any) -> None:
+    def _check_link(
+        self, chain: _Chain, agg: str, position: int, version: int, prev_hash: Any
+    ) -> None:
         linked = prev_hash == chain.digest
         if chain.broken_at is not None:
             earlier = chain.broken_at
             chain.broken_at = None
             if linked:  # v(earlier) is intact, so the one before it changed
-                self._taint(chain, Finding("altered", chain.before_position, agg, earlier - 1,
-                            f"{self.label(agg)} v{earlier - 1} was altered: its hash no longer "
-                            f"matches the one recorded in v{earlier}"))
+                self._taint(
+                    chain,
+                    Finding(
+                        "altered",
+                        chain.before_position,
+                        agg,
+                        earlier - 1,
+                        f"{self.label(agg)} v{earlier - 1} was altered: its hash no longer "
+                        f"matches the one recorded in v{earlier}",
+                    ),
+                )
             elif prev_hash == chain.before:
-                self._taint(chain, Finding("reordered", chain.position, agg, earlier,
-                            f"{self.label(agg)} v{earlier} and v{version} were swapped or moved"))
+                self._taint(
+                    chain,
+                    Finding(
+                        "reordered",
+                        chain.position,
+                        agg,
+                        earlier,
+                        f"{self.label(agg)} v{earlier} and v{version} were swapped or moved",
+                    ),
+                )
             else:
-                self._taint(chain, Finding("altered", chain.position, agg, earlier,
-                            f"{self.label(agg)} v{earlier} was altered: it neither links to "
-                            f"v{earlier - 1} nor is linked from v{version}"))
+                self._taint(
+                    chain,
+                    Finding(
+                        "altered",
+                        chain.position,
+                        agg,
+                        earlier,
+                        f"{self.label(agg)} v{earlier} was altered: it neither links to "
+                        f"v{earlier - 1} nor is linked from v{version}",
+                    ),
+                )
         elif not linked:
             chain.broken_at = version
 
-    def _out_of_sequence(self, chain: _Chain, agg: str, position: int, version: int,
-                         name: str) -> None:
+    def _out_of_sequence(
+        self, chain: _Chain, agg: str, position: int, version: int, name: str
+    ) -> None:
         if chain.broken_at is not None:  # a break seen just before the gap is its own finding
             self._add(self._unexplained_break(chain, agg))
         gap = self._gaps.pop((agg, version), None)
         if gap is not None:
             gap.kind = "reordered"
-            gap.message = (f"{self.label(agg)} v{version} ({name}) is stored out of order: "
-                           f"it appears after v{chain.version}")
+            gap.message = (
+                f"{self.label(agg)} v{version} ({name}) is stored out of order: "
+                f"it appears after v{chain.version}"
+            )
         elif version <= chain.version:
-            self._taint(chain, Finding("reordered", position, agg, version,
-                        f"{self.label(agg)} v{version} ({name}) appears again after "
-                        f"v{chain.version}: duplicated or reordered"))
+            self._taint(
+                chain,
+                Finding(
+                    "reordered",
+                    position,
+                    agg,
+                    version,
+                    f"{self.label(agg)} v{version} ({name}) appears again after "
+                    f"v{chain.version}: duplicated or reordered",
+                ),
+            )
         else:
             for missing in range(chain.version + 1, version):
-                finding = Finding("missing", position, agg, missing,
-                                  f"{self.label(agg)} v{missing} is missing "
-                                  f"(the log jumps from v{chain.version} to v{version})")
+                finding = Finding(
+                    "missing",
+                    position,
+                    agg,
+                    missing,
+                    f"{self.label(agg)} v{missing} is missing "
+                    f"(the log jumps from v{chain.version} to v{version})",
+                )
                 self._gaps[(agg, missing)] = finding
                 self._taint(chain, finding)
         chain.broken_at = None
@@ -200,9 +288,13 @@ class Verifier:
         assert v is not None
         chain.broken_at = None
         chain.tainted = True
-        return Finding("altered", chain.before_position, agg, v - 1,
-                       f"{self.label(agg)} v{v - 1} or v{v} was altered: the link between them "
-                       "is broken")
+        return Finding(
+            "altered",
+            chain.before_position,
+            agg,
+            v - 1,
+            f"{self.label(agg)} v{v - 1} or v{v} was altered: the link between them is broken",
+        )
 
     def _taint(self, chain: _Chain, finding: Finding) -> None:
         chain.tainted = True
@@ -213,7 +305,8 @@ class Verifier:
 
     def _close_segments_before(self, position: int | None) -> None:
         while self._seal_index < len(self._seals) and (
-                position is None or position > self._seals[self._seal_index]["upto"]):
+            position is None or position > self._seals[self._seal_index]["upto"]
+        ):
             seal = self._seals[self._seal_index]
             self._seal_index += 1
             self.report.seals_checked += 1
@@ -221,15 +314,36 @@ class Verifier:
             self._unsealed = 0
             if segment.log_hash == seal["log_hash"] and segment.count == seal["count"]:
                 continue
-            window = next((i for i, (a, b) in enumerate(
-                zip(segment.checkpoints, seal["checkpoints"], strict=False)) if a != b), None)
-            where = (f" within events {window * CHECKPOINT_EVERY + 1}-"
-                     f"{(window + 1) * CHECKPOINT_EVERY} of that segment") if window is not None else ""
-            self._add(Finding("seal", seal["upto"], SEAL_KEY, self._seal_index,
-                              f"the log up to position {seal['upto']} no longer matches seal "
-                              f"#{self._seal_index} ({segment.count} events now, {seal['count']} "
-                              f"sealed): events were altered, deleted, inserted or "
-                              f"reordered{where}"))
+            window = next(
+                (
+                    i
+                    for i, (a, b) in enumerate(
+                        zip(segment.checkpoints, seal["checkpoints"], strict=False)
+                    )
+                    if a != b
+                ),
+                None,
+            )
+            where = (
+                (
+                    f" within events {window * CHECKPOINT_EVERY + 1}-"
+                    f"{(window + 1) * CHECKPOINT_EVERY} of that segment"
+                )
+                if window is not None
+                else ""
+            )
+            self._add(
+                Finding(
+                    "seal",
+                    seal["upto"],
+                    SEAL_KEY,
+                    self._seal_index,
+                    f"the log up to position {seal['upto']} no longer matches seal "
+                    f"#{self._seal_index} ({segment.count} events now, {seal['count']} "
+                    f"sealed): events were altered, deleted, inserted or "
+                    f"reordered{where}",
+                )
+            )
 
     def finish(self) -> Report:
         self._close_segments_before(None)
@@ -238,6 +352,13 @@ class Verifier:
             if chain.broken_at is not None:
                 self._add(self._unexplained_break(chain, agg))
         for (agg, version), (_digest, number) in self._sealed.items():
-            self._add(Finding("missing", None, agg, version,
-                              f"{self.label(agg)} v{version}, sealed in seal #{number}, is missing"))
+            self._add(
+                Finding(
+                    "missing",
+                    None,
+                    agg,
+                    version,
+                    f"{self.label(agg)} v{version}, sealed in seal #{number}, is missing",
+                )
+            )
         return self.report

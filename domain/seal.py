@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledgerdesk.domain.chain import ChainedAggregate
@@ -38,8 +38,13 @@ class LogSeal(ChainedAggregate):
 
         def apply(self, log: LogSeal) -> None:
             log.seals.append(
-                {"upto": self.upto, "count": self.count, "log_hash": self.log_hash,
-                 "mac": self.mac, "at": self.timestamp}
+                {
+                    "upto": self.upto,
+                    "count": self.count,
+                    "log_hash": self.log_hash,
+                    "mac": self.mac,
+                    "at": self.timestamp,
+                }
             )
 
     @property
@@ -47,10 +52,25 @@ class LogSeal(ChainedAggregate):
         return self.seals[-1] if self.seals else None
 
     def seal(
-        self, *, actor: str, at: datetime, upto: int, count: int, log_hash: str,
-        checkpoints: list[str], heads: dict[str, list[Any]], mac: str,
+        self,
+        *,
+        actor: str,
+        at: datetime,
+        upto: int,
+        count: int,
+        log_hash: str,
+        checkpoints: list[str],
+        heads: dict[str, list[Any]],
+        mac: str,
     ) -> None:
         self.record(
-            self.Sealed, actor=actor, at=at, upto=upto, count=count, log_hash=log_hash,
-            checkpoints=checkpoints, heads=heads, mac=mac,
+            self.Sealed,
+            actor=actor,
+            at=at,
+            upto=upto,
+            count=count,
+            log_hash=log_hash,
+            checkpoints=checkpoints,
+            heads=heads,
+            mac=mac,
         )

@@ -5,7 +5,7 @@ This is the data; the engine that costs due dates against it comes with the SLA 
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from ledgerdesk.domain.chain import ChainedAggregate
@@ -31,7 +31,9 @@ def check_targets(targets: dict[str, dict[str, int]]) -> dict[str, dict[str, int
                 raise ValidationError("targets", f"{prio}.{key} must be a positive whole number")
             row[key] = value
         if row["resolution_minutes"] < row["first_response_minutes"]:
-            raise ValidationError("targets", f"{prio}: resolution cannot come before first response")
+            raise ValidationError(
+                "targets", f"{prio}: resolution cannot come before first response"
+            )
         cleaned[prio] = row
     return cleaned
 
@@ -76,9 +78,11 @@ class SlaPolicy(EditableAggregate):
 
         def apply(self, p: SlaPolicy) -> None:
             p.name, p.targets, p.calendar_id, p.active = (
-                self.name, dict(self.targets), self.calendar_id, True,
+                self.name,
+                dict(self.targets),
+                self.calendar_id,
+                True,
             )
-
 
 
 class BusinessCalendar(EditableAggregate):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledgerdesk.domain import lifecycle
@@ -66,7 +66,11 @@ class Ticket(ChainedAggregate):
 
         def apply(self, t: Ticket) -> None:
             t.number, t.subject, t.requester_id = self.number, self.subject, self.requester_id
-            t.department_id, t.category, t.priority = self.department_id, self.category, self.priority
+            t.department_id, t.category, t.priority = (
+                self.department_id,
+                self.category,
+                self.priority,
+            )
             t.status, t.assignee_id, t.due_at = Status.NEW.value, None, self.due_at
             t.tags, t.messages, t.participants = list(self.tags), [], [self.requester_id]
             t.reopen_count, t.first_response_at, t.resolved_at, t.closed_at = 0, None, None, None
@@ -164,9 +168,20 @@ class Ticket(ChainedAggregate):
     # Commands. Each checks everything first, then records; nothing is half-applied.
 
     def add_message(
-        self, *, actor: str, at: datetime, message_id: UUID, kind: MessageKind, author_id: UUID | None,
-        by_staff: bool, channel: str, visible_text: str, full_text: str,
-        attachments: list[dict[str, Any]], email_message_id: str | None, reopen_closed: bool,
+        self,
+        *,
+        actor: str,
+        at: datetime,
+        message_id: UUID,
+        kind: MessageKind,
+        author_id: UUID | None,
+        by_staff: bool,
+        channel: str,
+        visible_text: str,
+        full_text: str,
+        attachments: list[dict[str, Any]],
+        email_message_id: str | None,
+        reopen_closed: bool,
     ) -> None:
         if email_message_id and any(
             m.get("email_message_id") == email_message_id for m in self.messages
@@ -174,13 +189,23 @@ class Ticket(ChainedAggregate):
             raise ConflictError(f"{self.number} already has the message {email_message_id}")
         follow_up = self._status_after_message(kind, by_staff, reopen_closed)
         self.record(
-            self.MessageAdded, actor=actor, at=at, message_id=message_id, kind=kind.value,
-            author_id=author_id, by_staff=by_staff, channel=channel, visible_text=visible_text,
-            full_text=full_text, attachments=attachments, email_message_id=email_message_id,
+            self.MessageAdded,
+            actor=actor,
+            at=at,
+            message_id=message_id,
+            kind=kind.value,
+            author_id=author_id,
+            by_staff=by_staff,
+            channel=channel,
+            visible_text=visible_text,
+            full_text=full_text,
+            attachments=attachments,
+            email_message_id=email_message_id,
         )
         if follow_up is not None:
-            self.change_status(follow_up[0], actor=actor, at=at, reason=follow_up[1],
-                               reopen_closed=reopen_closed)
+            self.change_status(
+                follow_up[0], actor=actor, at=at, reason=follow_up[1], reopen_closed=reopen_closed
+            )
 
     def _status_after_message(
         self, kind: MessageKind, by_staff: bool, reopen_closed: bool
@@ -215,8 +240,12 @@ class Ticket(ChainedAggregate):
             self.record(self.Reopened, actor=actor, at=at, from_status=current.value, reason=reason)
         else:
             self.record(
-                self.StatusChanged, actor=actor, at=at, from_status=current.value,
-                to_status=target.value, reason=reason,
+                self.StatusChanged,
+                actor=actor,
+                at=at,
+                from_status=current.value,
+                to_status=target.value,
+                reason=reason,
             )
 
     def assign(self, assignee_id: UUID, *, actor: str, at: datetime) -> None:
@@ -262,6 +291,4 @@ class Ticket(ChainedAggregate):
             self.record(self.ParticipantAdded, actor=actor, at=at, user_id=user_id)
 
 
-_EVENT_BASE = frozenset(
-    {"originator_id", "originator_version", "timestamp", "actor", "prev_hash"}
-)
+_EVENT_BASE = frozenset({"originator_id", "originator_version", "timestamp", "actor", "prev_hash"})

@@ -73,7 +73,9 @@ def text(field: str, value: object, *, max_length: int, required: bool = True) -
     if required and not cleaned:
         raise ValidationError(field, "must not be empty")
     if len(cleaned) > max_length:
-        raise ValidationError(field, f"is {len(cleaned)} characters long; the limit is {max_length}")
+        raise ValidationError(
+            field, f"is {len(cleaned)} characters long; the limit is {max_length}"
+        )
     if CONTROL_PATTERN.search(cleaned):
         raise ValidationError(field, "must not contain control characters")
     _check_encodable(field, cleaned)
@@ -101,7 +103,9 @@ def _check_encodable(field: str, value: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValidationError(field, "contains characters that are not valid Unicode text") from None
+        raise ValidationError(
+            field, "contains characters that are not valid Unicode text"
+        ) from None
 
 
 def email(value: object, field: str = "email") -> str:

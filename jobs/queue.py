@@ -40,10 +40,12 @@ def build_queue(services: Services, *, immediate: bool = False) -> Queue:
         huey: Huey = RedisHuey("ledgerdesk", url=settings.queue_url, immediate=immediate)
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey("ledgerdesk", filename=str(settings.data_dir / "queue.sqlite3"),
-                          immediate=immediate)
+        huey = SqliteHuey(
+            "ledgerdesk", filename=str(settings.data_dir / "queue.sqlite3"), immediate=immediate
+        )
     tasks = {}
-    for job in MANIFEST["jobs"]:
+    jobs: list[dict[str, str]] = MANIFEST["jobs"]
+    for job in jobs:
         function = _bound(resolve(job["task"]), services, job["name"])
         tasks[job["name"]] = huey.periodic_task(parse_cron(job["cron"]), name=job["name"])(function)
     return Queue(huey, tasks)

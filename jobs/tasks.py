@@ -11,7 +11,7 @@ log = logging.getLogger("ledgerdesk.jobs")
 
 
 def seal_log(services: Services) -> dict[str, Any] | None:
-    """Record the head of the whole event log (nothing when nothing happened since the last seal)."""
+    """Record the head of the whole event log (nothing when nothing happened since the last)."""
     result = services.app.seal(actor="system:sealer")
     if result is not None:
         log.info("sealed %s events up to position %s", result["count"], result["upto"])

@@ -15,10 +15,9 @@ import pytest
 
 from ledgerdesk.adapters.clock import ManualClock
 from ledgerdesk.bootstrap import Services, bootstrap, migrate
-from ledgerdesk.tests.support import T0, People
 from ledgerdesk.settings import Settings
-
 from ledgerdesk.tests.conftest_helpers import PG_URL, need_service
+from ledgerdesk.tests.support import T0, People
 
 
 def _pg_admin(url: str):  # type: ignore[no-untyped-def]

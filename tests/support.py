@@ -17,30 +17,49 @@ class People:
 
     def __init__(self, svc: Services) -> None:
         app = svc.app
-        self.admin = app.create_user(actor="system:test", email="admin@example.com",
-                                     name="Ada Admin", role="admin")
-        self.support = app.create_department(actor=self.admin.actor, slug="support",
-                                             name="Support", aliases=["help@example.com"])
-        self.agent = app.create_user(actor=self.admin.actor, email="agent@example.com",
-                                     name="Alan Agent", role="agent",
-                                     department_ids=[self.support.id])
-        self.agent2 = app.create_user(actor=self.admin.actor, email="agent2@example.com",
-                                      name="Grace Agent", role="agent",
-                                      department_ids=[self.support.id])
-        self.alice = app.create_user(actor="system:test", email="alice@customer.test",
-                                     name="Alice", role="customer")
-        self.bob = app.create_user(actor="system:test", email="bob@customer.test",
-                                   name="Bob", role="customer")
+        self.admin = app.create_user(
+            actor="system:test", email="admin@example.com", name="Ada Admin", role="admin"
+        )
+        self.support = app.create_department(
+            actor=self.admin.actor, slug="support", name="Support", aliases=["help@example.com"]
+        )
+        self.agent = app.create_user(
+            actor=self.admin.actor,
+            email="agent@example.com",
+            name="Alan Agent",
+            role="agent",
+            department_ids=[self.support.id],
+        )
+        self.agent2 = app.create_user(
+            actor=self.admin.actor,
+            email="agent2@example.com",
+            name="Grace Agent",
+            role="agent",
+            department_ids=[self.support.id],
+        )
+        self.alice = app.create_user(
+            actor="system:test", email="alice@customer.test", name="Alice", role="customer"
+        )
+        self.bob = app.create_user(
+            actor="system:test", email="bob@customer.test", name="Bob", role="customer"
+        )
 
 
-def open_ticket(svc: Services, requester: User, subject: str = "Printer on fire",
-                text: str = "It is on fire.", **fields: Any) -> Ticket:
-    return svc.app.open_ticket(actor=requester.actor, subject=subject, requester_id=requester.id,
-                               text=text, **fields)
+def open_ticket(
+    svc: Services,
+    requester: User,
+    subject: str = "Printer on fire",
+    text: str = "It is on fire.",
+    **fields: Any,
+) -> Ticket:
+    return svc.app.open_ticket(
+        actor=requester.actor, subject=subject, requester_id=requester.id, text=text, **fields
+    )
 
 
-def open_tickets_in_process(settings: Any, requester_id: str, count: int, barrier: Any,
-                            results: Any) -> None:
+def open_tickets_in_process(
+    settings: Any, requester_id: str, count: int, barrier: Any, results: Any
+) -> None:
     """Target of a spawned process: open `count` tickets once every writer is ready."""
     from uuid import UUID
 
@@ -49,11 +68,17 @@ def open_tickets_in_process(settings: Any, requester_id: str, count: int, barrie
     svc = bootstrap(settings)
     try:
         barrier.wait()
-        results.put([
-            svc.app.open_ticket(actor="system:test", subject=f"load {i}", text="x",
-                                requester_id=UUID(requester_id)).number
-            for i in range(count)
-        ])
+        results.put(
+            [
+                svc.app.open_ticket(
+                    actor="system:test",
+                    subject=f"load {i}",
+                    text="x",
+                    requester_id=UUID(requester_id),
+                ).number
+                for i in range(count)
+            ]
+        )
     except BaseException as error:  # tell the parent instead of leaving it waiting
         results.put(error)
         raise

@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from ledgerdesk.domain.chain import (
     digest_stored,
     event_digest,
     stored_fields,
+    stored_text,
 )
 from ledgerdesk.domain.errors import NotFoundError, ValidationError
 from ledgerdesk.domain.integrity import Report, Sealer, Verifier, seal_mac
@@ -50,24 +52,36 @@ class AuditQueries(Core):
         events = self._ticket_events(number)
         return [
             HistoryEntry(
-                version=e.originator_version, at=e.timestamp, actor=e.actor,
+                version=e.originator_version,
+                at=e.timestamp,
+                actor=e.actor,
                 event=type(e).__qualname__.split(".")[-1],
-                changes={k: val for k, val in e.__dict__.items()
-                         if k not in BASE_FIELDS and k != "originator_topic"},
-                hash=event_digest(e), prev_hash=e.prev_hash,
+                changes={
+                    k: val
+                    for k, val in e.__dict__.items()
+                    if k not in BASE_FIELDS and k != "originator_topic"
+                },
+                hash=event_digest(e),
+                prev_hash=e.prev_hash,
             )
             for e in events
         ]
 
-    def as_of(self, number: str, *, at: datetime | None = None, version: int | None = None) -> Ticket:
+    def as_of(
+        self, number: str, *, at: datetime | None = None, version: int | None = None
+    ) -> Ticket:
         """The ticket exactly as it was at a moment, or at a version."""
         if (at is None) == (version is None):
             raise ValidationError("as_of", "give either a time or a version")
         tid, num = self._ticket_ref(number)
         if at is not None:
             if at.tzinfo is None:
-                raise ValidationError("as_of", "the time must carry a time zone, e.g. 2026-11-01T10:00Z")
-            versions = [e.originator_version for e in self._ticket_events(number) if e.timestamp <= at]
+                raise ValidationError(
+                    "as_of", "the time must carry a time zone, e.g. 2026-11-01T10:00Z"
+                )
+            versions = [
+                e.originator_version for e in self._ticket_events(number) if e.timestamp <= at
+            ]
             if not versions:
                 raise NotFoundError(f"{num} did not exist yet at {at.isoformat()}")
             version = versions[-1]
@@ -85,14 +99,27 @@ class AuditQueries(Core):
         rows = self.read(lambda: self.recorder.select_events(tid))
         events = []
         for row in rows:
-            digest = digest_stored(row.topic, row.originator_id.hex, row.originator_version,
-                                   row.state)
-            events.append({"version": row.originator_version, "topic": row.topic,
-                           "state": row.state.decode("utf-8"),
-                           "fields": stored_fields(row.state), "hash": digest})
+            digest = digest_stored(
+                row.topic, UUID(str(row.originator_id)).hex, row.originator_version, row.state
+            )
+            events.append(
+                {
+                    "version": row.originator_version,
+                    "topic": row.topic,
+                    "state": row.state.decode("utf-8"),
+                    "fields": stored_fields(row.state),
+                    "hash": digest,
+                }
+            )
         head = events[-1]["hash"] if events else GENESIS
-        body = {"format": EXPORT_FORMAT, "ticket": num, "aggregate_id": tid.hex,
-                "exported_at": self.now().isoformat(), "events": events, "head": head}
+        body = {
+            "format": EXPORT_FORMAT,
+            "ticket": num,
+            "aggregate_id": tid.hex,
+            "exported_at": self.now().isoformat(),
+            "events": events,
+            "head": head,
+        }
         body["mac"] = self._mac(canonical_json([body["aggregate_id"], len(events), head]))
         return body
 
@@ -104,7 +131,9 @@ class AuditQueries(Core):
             aggregate_id = UUID(document["aggregate_id"])
             events = list(document["events"])
         except (KeyError, TypeError, ValueError):
-            raise ValidationError("file", "the export is missing its aggregate id or events") from None
+            raise ValidationError(
+                "file", "the export is missing its aggregate id or events"
+            ) from None
         verifier = Verifier([], labels={aggregate_id.hex: str(document.get("ticket"))})
         for position, event in enumerate(events, 1):
             state = str(event.get("state", "")).encode("utf-8")
@@ -115,8 +144,12 @@ class AuditQueries(Core):
         head = events[-1]["hash"] if events else GENESIS
         if head != document.get("head"):
             report.findings.append(_export_mismatch(document, {"version": None}, None, "head"))
-        if self.secret_key and not hmac.compare_digest(str(document.get("mac", "")), self._mac(
-                canonical_json([document["aggregate_id"], len(events), document.get("head")]))):
+        if self.secret_key and not hmac.compare_digest(
+            str(document.get("mac", "")),
+            self._mac(
+                canonical_json([document["aggregate_id"], len(events), document.get("head")])
+            ),
+        ):
             report.findings.append(_export_mismatch(document, {"version": None}, None, "mac"))
         return report
 
@@ -130,28 +163,44 @@ class AuditQueries(Core):
         upto, fresh = start - 1, False
         for row in self._rows(start):
             key = row.originator_id.hex
-            sealer.add(key, row.originator_version,
-                       digest_stored(row.topic, key, row.originator_version, row.state))
+            sealer.add(
+                key,
+                row.originator_version,
+                digest_stored(row.topic, key, row.originator_version, row.state),
+            )
             upto, fresh = row.id, fresh or row.originator_id != SEAL_LOG_ID
         if not fresh:
             return None
-        mac = seal_mac(self.secret_key, upto, sealer.count, sealer.log_hash, sealer.checkpoints,
-                       sealer.heads)
+        mac = seal_mac(
+            self.secret_key, upto, sealer.count, sealer.log_hash, sealer.checkpoints, sealer.heads
+        )
 
         def command(unit: Any) -> dict[str, Any]:
             seal_log = unit.find(LogSeal, SEAL_LOG_ID) or LogSeal.start(
-                LogSeal.Started, id=SEAL_LOG_ID, actor=actor, at=self.now())
-            seal_log.seal(actor=actor, at=self.now(), upto=upto, count=sealer.count,
-                          log_hash=sealer.log_hash, checkpoints=sealer.checkpoints,
-                          heads=sealer.heads, mac=mac)
+                LogSeal.Started, id=SEAL_LOG_ID, actor=actor, at=self.now()
+            )
+            seal_log.seal(
+                actor=actor,
+                at=self.now(),
+                upto=upto,
+                count=sealer.count,
+                log_hash=sealer.log_hash,
+                checkpoints=sealer.checkpoints,
+                heads=sealer.heads,
+                mac=mac,
+            )
             unit.add(seal_log)
-            return {"upto": upto, "count": sealer.count, "log_hash": sealer.log_hash,
-                    "number": len(seal_log.seals)}
+            return {
+                "upto": upto,
+                "count": sealer.count,
+                "log_hash": sealer.log_hash,
+                "number": len(seal_log.seals),
+            }
 
         return self.execute(command)
 
     def verify(self, progress: Progress | None = None) -> Report:
-        """Recompute every hash, link and seal; findings name the first altered, missing or moved event."""
+        """Recompute every hash, link and seal; name the first altered, missing or moved event."""
         seals = [
             {k: e.__dict__[k] for k in ("upto", "count", "log_hash", "checkpoints", "heads", "mac")}
             for e in self.read(lambda: list(self.events.get(SEAL_LOG_ID)))
@@ -163,7 +212,7 @@ class AuditQueries(Core):
         opened = get_topic(Ticket.Opened)
         for row in self._rows(1):
             if row.topic == opened:
-                labels[row.originator_id.hex] = stored_fields(row.state).get("number", "?")
+                labels[row.originator_id.hex] = stored_text(row.state, b'"number":"') or "?"
             verifier.feed(row.id, row.originator_id, row.originator_version, row.topic, row.state)
             if progress is not None and verifier.report.events % PAGE == 0:
                 progress(row.id, total)
@@ -175,7 +224,7 @@ class AuditQueries(Core):
 
     def _rows(self, start: int) -> Iterator[Any]:
         while True:
-            rows = self.read(lambda: self.recorder.select_notifications(start=start, limit=PAGE))
+            rows = self.read(partial(self.recorder.select_notifications, start=start, limit=PAGE))
             yield from rows
             if len(rows) < PAGE:
                 return
@@ -199,17 +248,19 @@ class AuditQueries(Core):
         return hmac.new(self.secret_key.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def _export_mismatch(document: dict[str, Any], event: dict[str, Any], position: int | None,
-                     what: str = "hash") -> Any:
+def _export_mismatch(
+    document: dict[str, Any], event: dict[str, Any], position: int | None, what: str = "hash"
+) -> Any:
     from ledgerdesk.domain.integrity import Finding
 
     ticket = document.get("ticket", "the ticket")
     messages = {
         "hash": f"{ticket} v{event.get('version')}: the hash written in the export does not match "
-                "the event's content",
+        "the event's content",
         "head": f"{ticket}: the export's head hash does not match its last event",
         "mac": f"{ticket}: the export's signature does not match (altered after export, or "
-               "exported by another installation)",
+        "exported by another installation)",
     }
-    return Finding("altered", position, document.get("aggregate_id", ""), event.get("version"),
-                   messages[what])
+    return Finding(
+        "altered", position, document.get("aggregate_id", ""), event.get("version"), messages[what]
+    )

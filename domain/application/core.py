@@ -58,7 +58,7 @@ class Core(Application[UUID]):
         self.clock: Clock = clock or _UtcClock()
         self.new_id = new_id
         self.reopen_closed = reopen_closed
-        self.snapshotting_intervals = {Ticket: snapshot_interval}
+        self.snapshotting_intervals = {Ticket: snapshot_interval}  # type: ignore[misc]
         env = dict(env or {})
         env.setdefault("IS_SNAPSHOTTING_ENABLED", "y")
         super().__init__(env)
@@ -156,7 +156,9 @@ class Core(Application[UUID]):
         return check_actor(actor)
 
     def _number_taken(self, n: int) -> bool:
-        return bool(self.read(lambda: self.recorder.select_events(ticket_id(format_number(n)), limit=1)))
+        return bool(
+            self.read(lambda: self.recorder.select_events(ticket_id(format_number(n)), limit=1))
+        )
 
     def read(self, query: Callable[[], T]) -> T:
         """Run a read against the store, turning connection failures into one clear error."""
@@ -165,13 +167,15 @@ class Core(Application[UUID]):
         except PersistenceError as error:
             raise StoreUnavailableError(describe_store_error(error)) from error
 
-    def ids_of(self, event_class: type[Any], *, start: int = 1, limit: int = 1000) -> list[tuple[int, UUID]]:
+    def ids_of(
+        self, event_class: type[Any], *, start: int = 1, limit: int = 1000
+    ) -> list[tuple[int, UUID]]:
         """(log position, aggregate id) of each event of a kind, in log order, from a position."""
         topic = get_topic(event_class)
         rows = self.read(
             lambda: self.recorder.select_notifications(start=start, limit=limit, topics=[topic])
         )
-        return [(row.id, row.originator_id) for row in rows]
+        return [(row.id, UUID(str(row.originator_id))) for row in rows]
 
     def get_aggregate(self, aggregate_id: UUID, version: int | None = None) -> Any:
         return self.read(lambda: self.repository.get(aggregate_id, version=version))
@@ -200,4 +204,3 @@ def describe_store_error(error: BaseException) -> str:
     if "connection" in lowered or "connect" in lowered or "timeout" in lowered:
         return f"the database cannot be reached ({text[:200]})"
     return f"the database refused the operation ({text[:200]})"
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -24,15 +24,28 @@ class DirectoryCommands(Core):
     # Users -----------------------------------------------------------------------------------
 
     def create_user(
-        self, *, actor: str, email: str, name: str = "", role: str = "customer",
-        department_ids: Iterable[UUID] = (), time_zone: str = "UTC", locale: str = "en",
-        phone: str = "", password_hash: str | None = None,
+        self,
+        *,
+        actor: str,
+        email: str,
+        name: str = "",
+        role: str = "customer",
+        department_ids: Iterable[UUID] = (),
+        time_zone: str = "UTC",
+        locale: str = "en",
+        phone: str = "",
+        password_hash: str | None = None,
     ) -> User:
         """Create a user; the email address must not belong to anyone else."""
         actor = self.check_actor(actor)
         fields = self._user_fields(
-            email=email, name=name or email.split("@")[0], role=role,
-            department_ids=list(department_ids), time_zone=time_zone, locale=locale, phone=phone,
+            email=email,
+            name=name or email.split("@")[0],
+            role=role,
+            department_ids=list(department_ids),
+            time_zone=time_zone,
+            locale=locale,
+            phone=phone,
         )
 
         def command(unit: UnitOfWork) -> User:
@@ -71,8 +84,12 @@ class DirectoryCommands(Core):
 
     def set_password_hash(self, user_id: UUID, password_hash: str, *, actor: str) -> User:
         actor = self.check_actor(actor)
-        return self._edit(User, user_id, "user",
-                          lambda u: u.set_password_hash(password_hash, actor=actor, at=self.now()))
+        return self._edit(
+            User,
+            user_id,
+            "user",
+            lambda u: u.set_password_hash(password_hash, actor=actor, at=self.now()),
+        )
 
     def deactivate_user(self, user_id: UUID, *, actor: str) -> User:
         actor = self.check_actor(actor)
@@ -109,7 +126,12 @@ class DirectoryCommands(Core):
     # Departments -------------------------------------------------------------------------------
 
     def create_department(
-        self, *, actor: str, slug: str, name: str, description: str = "",
+        self,
+        *,
+        actor: str,
+        slug: str,
+        name: str,
+        description: str = "",
         aliases: Iterable[str] = (),
     ) -> Department:
         """Create a department (team); its slug is its permanent handle."""
@@ -122,8 +144,14 @@ class DirectoryCommands(Core):
             if unit.find(Department, Department.id_for(slug)) is not None:
                 raise ConflictError(f"a department with the slug {slug!r} already exists")
             department = Department.start(
-                Department.Created, id=Department.id_for(slug), actor=actor, at=self.now(),
-                slug=slug, name=name, description=description, aliases=clean_aliases,
+                Department.Created,
+                id=Department.id_for(slug),
+                actor=actor,
+                at=self.now(),
+                slug=slug,
+                name=name,
+                description=description,
+                aliases=clean_aliases,
             )
             unit.add(department)
             return department
@@ -179,7 +207,11 @@ class DirectoryCommands(Core):
     # SLA policies and calendars -----------------------------------------------------------------
 
     def create_sla_policy(
-        self, *, actor: str, name: str, targets: dict[str, dict[str, int]],
+        self,
+        *,
+        actor: str,
+        name: str,
+        targets: dict[str, dict[str, int]],
         calendar_id: UUID | None = None,
     ) -> SlaPolicy:
         """Create an SLA policy: minutes to first response and resolution per priority."""
@@ -189,8 +221,15 @@ class DirectoryCommands(Core):
         def command(unit: UnitOfWork) -> SlaPolicy:
             if calendar_id is not None:
                 unit.get(BusinessCalendar, calendar_id, "business calendar")
-            policy = SlaPolicy.start(SlaPolicy.Created, id=self.new_id(), actor=actor,
-                                     at=self.now(), name=name, targets=clean, calendar_id=calendar_id)
+            policy = SlaPolicy.start(
+                SlaPolicy.Created,
+                id=self.new_id(),
+                actor=actor,
+                at=self.now(),
+                name=name,
+                targets=clean,
+                calendar_id=calendar_id,
+            )
             unit.add(policy)
             return policy
 
@@ -204,21 +243,35 @@ class DirectoryCommands(Core):
             changes["name"] = v.text("name", changes["name"], max_length=v.MAX_NAME)
         if set(changes) - {"targets", "name", "calendar_id"}:
             raise ValidationError(sorted(changes)[0], "is not a field of an SLA policy")
-        return self._edit(SlaPolicy, policy_id, "SLA policy",
-                          lambda p: p.update(changes, actor=actor, at=self.now()))
+        return self._edit(
+            SlaPolicy,
+            policy_id,
+            "SLA policy",
+            lambda p: p.update(changes, actor=actor, at=self.now()),
+        )
 
     def create_calendar(
-        self, *, actor: str, name: str, time_zone: str, hours: dict[str, list[list[str]]],
+        self,
+        *,
+        actor: str,
+        name: str,
+        time_zone: str,
+        hours: dict[str, list[list[str]]],
         holidays: Iterable[str] = (),
     ) -> BusinessCalendar:
         """Create a business calendar: time zone, opening hours per weekday, holidays."""
         actor, name = self.check_actor(actor), v.text("name", name, max_length=v.MAX_NAME)
-        fields = {"name": name, "time_zone": v.time_zone(time_zone), "hours": check_hours(hours),
-                  "holidays": _dates(holidays)}
+        fields = {
+            "name": name,
+            "time_zone": v.time_zone(time_zone),
+            "hours": check_hours(hours),
+            "holidays": _dates(holidays),
+        }
 
         def command(unit: UnitOfWork) -> BusinessCalendar:
-            calendar = BusinessCalendar.start(BusinessCalendar.Created, id=self.new_id(),
-                                              actor=actor, at=self.now(), **fields)
+            calendar = BusinessCalendar.start(
+                BusinessCalendar.Created, id=self.new_id(), actor=actor, at=self.now(), **fields
+            )
             unit.add(calendar)
             return calendar
 
@@ -226,14 +279,22 @@ class DirectoryCommands(Core):
 
     def update_calendar(self, calendar_id: UUID, *, actor: str, **changes: Any) -> BusinessCalendar:
         actor = self.check_actor(actor)
-        checks = {"name": lambda x: v.text("name", x, max_length=v.MAX_NAME),
-                  "time_zone": v.time_zone, "hours": check_hours, "holidays": _dates}
+        checks = {
+            "name": lambda x: v.text("name", x, max_length=v.MAX_NAME),
+            "time_zone": v.time_zone,
+            "hours": check_hours,
+            "holidays": _dates,
+        }
         for key in changes:
             if key not in checks:
                 raise ValidationError(key, "is not a field of a business calendar")
         clean = {key: checks[key](value) for key, value in changes.items()}
-        return self._edit(BusinessCalendar, calendar_id, "business calendar",
-                          lambda c: c.update(clean, actor=actor, at=self.now()))
+        return self._edit(
+            BusinessCalendar,
+            calendar_id,
+            "business calendar",
+            lambda c: c.update(clean, actor=actor, at=self.now()),
+        )
 
     # Internals -------------------------------------------------------------------------------
 
@@ -258,8 +319,14 @@ class DirectoryCommands(Core):
     def _claim_email(self, unit: UnitOfWork, email: str, user_id: UUID, actor: str) -> EmailIndex:
         index = unit.find(EmailIndex, EmailIndex.id_for(email))
         if index is None:
-            return EmailIndex.start(EmailIndex.Claimed, id=EmailIndex.id_for(email), actor=actor,
-                                    at=self.now(), email=email, user_id=user_id)
+            return EmailIndex.start(
+                EmailIndex.Claimed,
+                id=EmailIndex.id_for(email),
+                actor=actor,
+                at=self.now(),
+                email=email,
+                user_id=user_id,
+            )
         if index.user_id is not None and index.user_id != user_id:
             raise ConflictError(f"a user with the email {email} already exists")
         index.claim(user_id, actor=actor, at=self.now())
@@ -272,7 +339,7 @@ class DirectoryCommands(Core):
 
     @staticmethod
     def _user_fields(**fields: Any) -> dict[str, Any]:
-        checks = {
+        checks: dict[str, Callable[[Any], Any]] = {
             "email": v.email,
             "name": lambda x: v.text("name", x, max_length=v.MAX_NAME),
             "role": v.role,
@@ -287,7 +354,9 @@ class DirectoryCommands(Core):
 def _phone(value: object) -> str:
     number = "".join(str(value or "").split()).replace("-", "")
     if number and not PHONE_PATTERN.match(number):
-        raise ValidationError("phone", f"{value!r} is not a phone number in +<country><number> form")
+        raise ValidationError(
+            "phone", f"{value!r} is not a phone number in +<country><number> form"
+        )
     return number
 
 
@@ -299,5 +368,7 @@ def _dates(values: Iterable[str]) -> list[str]:
         try:
             out.append(date.fromisoformat(str(value)).isoformat())
         except ValueError:
-            raise ValidationError("holidays", f"{value!r} is not a date such as 2026-12-25") from None
+            raise ValidationError(
+                "holidays", f"{value!r} is not a date such as 2026-12-25"
+            ) from None
     return sorted(set(out))

@@ -37,10 +37,20 @@ class TicketCommands(Core):
     # Commands --------------------------------------------------------------------------------
 
     def open_ticket(
-        self, *, actor: str, subject: str, requester_id: UUID, text: str,
-        department_id: UUID | None = None, category: str = "", priority: str = "normal",
-        due_at: datetime | None = None, tags: Iterable[str] = (), channel: str = "api",
-        full_text: str | None = None, attachments: Sequence[dict[str, Any]] = (),
+        self,
+        *,
+        actor: str,
+        subject: str,
+        requester_id: UUID,
+        text: str,
+        department_id: UUID | None = None,
+        category: str = "",
+        priority: str = "normal",
+        due_at: datetime | None = None,
+        tags: Iterable[str] = (),
+        channel: str = "api",
+        full_text: str | None = None,
+        attachments: Sequence[dict[str, Any]] = (),
         email_message_id: str | None = None,
     ) -> Ticket:
         """Open a ticket for a requester with its first message."""
@@ -51,7 +61,9 @@ class TicketCommands(Core):
         due_at = v.aware("due_at", due_at)
         clean_tags = list(dict.fromkeys(v.tag(t) for t in tags))
         if len(clean_tags) > v.MAX_TAGS:
-            raise ValidationError("tags", f"{len(clean_tags)} tags given; the limit is {v.MAX_TAGS}")
+            raise ValidationError(
+                "tags", f"{len(clean_tags)} tags given; the limit is {v.MAX_TAGS}"
+            )
         message = self._message_fields(text, full_text, attachments, channel, email_message_id)
 
         def command(unit: UnitOfWork) -> Ticket:
@@ -61,14 +73,28 @@ class TicketCommands(Core):
             number = format_number(self.numbers.allocate())
             at = self.now()
             ticket = Ticket.start(
-                Ticket.Opened, id=ticket_id(number), actor=actor, at=at, number=number,
-                subject=subject, requester_id=requester.id, department_id=department_id,
-                category=category, priority=prio.value, due_at=due_at, tags=clean_tags,
+                Ticket.Opened,
+                id=ticket_id(number),
+                actor=actor,
+                at=at,
+                number=number,
+                subject=subject,
+                requester_id=requester.id,
+                department_id=department_id,
+                category=category,
+                priority=prio.value,
+                due_at=due_at,
+                tags=clean_tags,
                 channel=message["channel"],
             )
             ticket.add_message(
-                actor=actor, at=at, message_id=self.new_id(), kind=MessageKind.REPLY,
-                author_id=requester.id, by_staff=False, reopen_closed=self.reopen_closed,
+                actor=actor,
+                at=at,
+                message_id=self.new_id(),
+                kind=MessageKind.REPLY,
+                author_id=requester.id,
+                by_staff=False,
+                reopen_closed=self.reopen_closed,
                 **message,
             )
             unit.add(ticket)
@@ -77,40 +103,69 @@ class TicketCommands(Core):
         return self.execute(command)
 
     def add_reply(
-        self, number: str, *, actor: str, text: str, author_id: UUID | None = None,
-        channel: str = "api", full_text: str | None = None,
-        attachments: Sequence[dict[str, Any]] = (), email_message_id: str | None = None,
+        self,
+        number: str,
+        *,
+        actor: str,
+        text: str,
+        author_id: UUID | None = None,
+        channel: str = "api",
+        full_text: str | None = None,
+        attachments: Sequence[dict[str, Any]] = (),
+        email_message_id: str | None = None,
     ) -> Ticket:
         """Add a public reply; the requester and participants see it."""
         return self._add_message(
-            number, MessageKind.REPLY, actor=actor, text=text, author_id=author_id,
-            channel=channel, full_text=full_text, attachments=attachments,
+            number,
+            MessageKind.REPLY,
+            actor=actor,
+            text=text,
+            author_id=author_id,
+            channel=channel,
+            full_text=full_text,
+            attachments=attachments,
             email_message_id=email_message_id,
         )
 
     def add_note(
-        self, number: str, *, actor: str, text: str, author_id: UUID | None = None,
-        channel: str = "api", attachments: Sequence[dict[str, Any]] = (),
+        self,
+        number: str,
+        *,
+        actor: str,
+        text: str,
+        author_id: UUID | None = None,
+        channel: str = "api",
+        attachments: Sequence[dict[str, Any]] = (),
     ) -> Ticket:
         """Add an internal note; only staff ever see it."""
         return self._add_message(
-            number, MessageKind.NOTE, actor=actor, text=text, author_id=author_id,
-            channel=channel, full_text=None, attachments=attachments, email_message_id=None,
+            number,
+            MessageKind.NOTE,
+            actor=actor,
+            text=text,
+            author_id=author_id,
+            channel=channel,
+            full_text=None,
+            attachments=attachments,
+            email_message_id=None,
         )
 
     def change_status(self, number: str, status: str, *, actor: str, reason: str = "") -> Ticket:
-        """Move a ticket through its lifecycle (moving a Resolved or Closed one to In Progress reopens it)."""
+        """Move a ticket through its lifecycle; In Progress on a Resolved/Closed one reopens it."""
         actor, target = self.check_actor(actor), v.status(status)
         reason = v.text("reason", reason, max_length=500, required=False)
         return self._on_ticket(
-            number, lambda t: t.change_status(
+            number,
+            lambda t: t.change_status(
                 target, actor=actor, at=self.now(), reason=reason, reopen_closed=self.reopen_closed
             ),
         )
 
     def reopen(self, number: str, *, actor: str, reason: str = "") -> Ticket:
         """Reopen a Resolved (or Closed) ticket."""
-        return self.change_status(number, Status.IN_PROGRESS, actor=actor, reason=reason or "reopened")
+        return self.change_status(
+            number, Status.IN_PROGRESS, actor=actor, reason=reason or "reopened"
+        )
 
     def assign(self, number: str, assignee_id: UUID, *, actor: str) -> Ticket:
         """Assign (or reassign) a ticket to an active agent or admin."""
@@ -137,7 +192,9 @@ class TicketCommands(Core):
     def set_category(self, number: str, category: str, *, actor: str) -> Ticket:
         actor = self.check_actor(actor)
         category = v.text("category", category, max_length=v.MAX_CATEGORY, required=False)
-        return self._on_ticket(number, lambda t: t.set_category(category, actor=actor, at=self.now()))
+        return self._on_ticket(
+            number, lambda t: t.set_category(category, actor=actor, at=self.now())
+        )
 
     def set_department(self, number: str, department_id: UUID | None, *, actor: str) -> Ticket:
         actor = self.check_actor(actor)
@@ -179,8 +236,16 @@ class TicketCommands(Core):
     # Internals -------------------------------------------------------------------------------
 
     def _add_message(
-        self, number: str, kind: MessageKind, *, actor: str, text: str, author_id: UUID | None,
-        channel: str, full_text: str | None, attachments: Sequence[dict[str, Any]],
+        self,
+        number: str,
+        kind: MessageKind,
+        *,
+        actor: str,
+        text: str,
+        author_id: UUID | None,
+        channel: str,
+        full_text: str | None,
+        attachments: Sequence[dict[str, Any]],
         email_message_id: str | None,
     ) -> Ticket:
         actor = self.check_actor(actor)
@@ -195,8 +260,13 @@ class TicketCommands(Core):
                 raise ValidationError("kind", "only agents and admins write internal notes")
             ticket = self._load(unit, number)
             ticket.add_message(
-                actor=actor, at=self.now(), message_id=self.new_id(), kind=kind,
-                author_id=author_id, by_staff=by_staff, reopen_closed=self.reopen_closed,
+                actor=actor,
+                at=self.now(),
+                message_id=self.new_id(),
+                kind=kind,
+                author_id=author_id,
+                by_staff=by_staff,
+                reopen_closed=self.reopen_closed,
                 **message,
             )
             return ticket
@@ -205,7 +275,10 @@ class TicketCommands(Core):
 
     @staticmethod
     def _message_fields(
-        text: str, full_text: str | None, attachments: Sequence[dict[str, Any]], channel: str,
+        text: str,
+        full_text: str | None,
+        attachments: Sequence[dict[str, Any]],
+        channel: str,
         email_message_id: str | None,
     ) -> dict[str, Any]:
         if channel not in v.CHANNELS:
@@ -217,8 +290,11 @@ class TicketCommands(Core):
         files = [_attachment(a) for a in attachments]
         mid = v.text("email_message_id", email_message_id, max_length=998, required=False) or None
         return {
-            "channel": channel, "visible_text": visible, "full_text": full,
-            "attachments": files, "email_message_id": mid,
+            "channel": channel,
+            "visible_text": visible,
+            "full_text": full,
+            "attachments": files,
+            "email_message_id": mid,
         }
 
     def _on_ticket(self, number: str, change: Any) -> Ticket:
@@ -267,11 +343,14 @@ def _attachment(item: dict[str, Any]) -> dict[str, Any]:
         "sha256": v.sha256_hex("attachments.sha256", item.get("sha256")),
         "name": v.text("attachments.name", item.get("name"), max_length=255),
         "content_type": v.text(
-            "attachments.content_type", item.get("content_type") or "application/octet-stream",
+            "attachments.content_type",
+            item.get("content_type") or "application/octet-stream",
             max_length=255,
         ),
         "size": size,
         "inline": bool(item.get("inline", False)),
-        "content_id": v.text("attachments.content_id", item.get("content_id"), max_length=255,
-                             required=False) or None,
+        "content_id": v.text(
+            "attachments.content_id", item.get("content_id"), max_length=255, required=False
+        )
+        or None,
     }

@@ -37,31 +37,50 @@ class RawLog:
     def state(self, aggregate_id: UUID, version: int) -> dict[str, Any]:
         return json.loads(self.raw_state(aggregate_id, version))
 
-    def edit(self, aggregate_id: UUID, version: int, change: Callable[[dict[str, Any]], None]) -> None:
+    def edit(
+        self, aggregate_id: UUID, version: int, change: Callable[[dict[str, Any]], None]
+    ) -> None:
         state = self.state(aggregate_id, version)
         change(state)
-        self._run(f"UPDATE {self.table} SET state=? WHERE originator_id=? AND originator_version=?",
-                  json.dumps(state).encode(), self._id(aggregate_id), version)
+        self._run(
+            f"UPDATE {self.table} SET state=? WHERE originator_id=? AND originator_version=?",
+            json.dumps(state).encode(),
+            self._id(aggregate_id),
+            version,
+        )
 
     def delete(self, aggregate_id: UUID, version: int) -> None:
-        self._run(f"DELETE FROM {self.table} WHERE originator_id=? AND originator_version=?",
-                  self._id(aggregate_id), version)
+        self._run(
+            f"DELETE FROM {self.table} WHERE originator_id=? AND originator_version=?",
+            self._id(aggregate_id),
+            version,
+        )
 
     def raw_state(self, aggregate_id: UUID, version: int) -> bytes:
-        rows = self._run(f"SELECT state FROM {self.table} WHERE originator_id=? AND "
-                         "originator_version=?", self._id(aggregate_id), version)
+        rows = self._run(
+            f"SELECT state FROM {self.table} WHERE originator_id=? AND originator_version=?",
+            self._id(aggregate_id),
+            version,
+        )
         return bytes(rows[0][0])
 
     def swap_states(self, aggregate_id: UUID, a: int, b: int) -> None:
         """Exchange the stored bytes of two events of one aggregate."""
         state_a, state_b = self.raw_state(aggregate_id, a), self.raw_state(aggregate_id, b)
         for version, state in ((a, state_b), (b, state_a)):
-            self._run(f"UPDATE {self.table} SET state=? WHERE originator_id=? AND "
-                      "originator_version=?", state, self._id(aggregate_id), version)
+            self._run(
+                f"UPDATE {self.table} SET state=? WHERE originator_id=? AND originator_version=?",
+                state,
+                self._id(aggregate_id),
+                version,
+            )
 
     def position(self, aggregate_id: UUID, version: int) -> int:
-        rows = self._run(f"SELECT {self.pos} FROM {self.table} WHERE originator_id=? AND "
-                         "originator_version=?", self._id(aggregate_id), version)
+        rows = self._run(
+            f"SELECT {self.pos} FROM {self.table} WHERE originator_id=? AND originator_version=?",
+            self._id(aggregate_id),
+            version,
+        )
         return int(rows[0][0])
 
     def swap_positions(self, first: tuple[UUID, int], second: tuple[UUID, int]) -> None:
@@ -69,7 +88,9 @@ class RawLog:
         p1, p2 = self.position(*first), self.position(*second)
         where = "WHERE originator_id=? AND originator_version=?"
         self._run(f"UPDATE {self.table} SET {self.pos}=? {where}", -1, self._id(first[0]), first[1])
-        self._run(f"UPDATE {self.table} SET {self.pos}=? {where}", p1, self._id(second[0]), second[1])
+        self._run(
+            f"UPDATE {self.table} SET {self.pos}=? {where}", p1, self._id(second[0]), second[1]
+        )
         self._run(f"UPDATE {self.table} SET {self.pos}=? {where}", p2, self._id(first[0]), first[1])
 
     def close(self) -> None:

@@ -1,15 +1,16 @@
-"""The audit trail: history, as-of views, exports, seals, and tamper detection by SQL on both stores."""
+"""The audit trail: history, as-of views, exports, seals, and SQL tampering found on both stores."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 
 import pytest
 
 from ledgerdesk.domain.errors import NotFoundError, ValidationError
-from ledgerdesk.tests.support import T0, open_ticket
 from ledgerdesk.tests.integration.rawlog import RawLog
+from ledgerdesk.tests.support import T0, open_ticket
 
 
 @pytest.fixture
@@ -35,16 +36,24 @@ def worked(services, people, clock):
     return app.ticket(t1.number), app.ticket(t2.number)
 
 
-def test_history_lists_every_event_with_actor_time_changes_and_linked_hashes(services, people, worked):
+def test_history_lists_every_event_with_actor_time_changes_and_linked_hashes(
+    services, people, worked
+):
     t1, _ = worked
     history = services.app.history("T-1")
     assert [h.version for h in history] == [1, 2, 3, 4, 5, 6]
-    assert [h.event for h in history] == ["Opened", "MessageAdded", "Assigned", "MessageAdded",
-                                          "StatusChanged", "StatusChanged"]
+    assert [h.event for h in history] == [
+        "Opened",
+        "MessageAdded",
+        "Assigned",
+        "MessageAdded",
+        "StatusChanged",
+        "StatusChanged",
+    ]
     assert history[2].actor == people.admin.actor
     assert history[2].changes == {"assignee_id": people.agent.id}
     assert history[0].prev_hash == ""
-    assert all(h.prev_hash == prev.hash for prev, h in zip(history, history[1:], strict=False))
+    assert all(h.prev_hash == prev.hash for prev, h in itertools.pairwise(history))
     assert history[-1].hash == t1.chain_head
 
 

@@ -15,12 +15,18 @@ WRITERS = 4
 PER_WRITER = 25
 
 
-def test_ticket_numbers_are_unique_and_gap_free_under_concurrent_processes(services, people, settings):
+def test_ticket_numbers_are_unique_and_gap_free_under_concurrent_processes(
+    services, people, settings
+):
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(WRITERS), context.Queue()
-    workers = [context.Process(target=open_tickets_in_process,
-                               args=(settings, str(people.alice.id), PER_WRITER, barrier, results))
-               for _ in range(WRITERS)]
+    workers = [
+        context.Process(
+            target=open_tickets_in_process,
+            args=(settings, str(people.alice.id), PER_WRITER, barrier, results),
+        )
+        for _ in range(WRITERS)
+    ]
     for worker in workers:
         worker.start()
     batches = [results.get(timeout=120) for _ in workers]
@@ -38,12 +44,14 @@ def test_ticket_numbers_are_unique_and_gap_free_under_concurrent_processes(servi
 def test_a_batch_saves_many_commands_in_one_transaction_and_reports_refusals(services, people):
     app = services.app
     before = app.read(app.recorder.max_notification_id)
-    results = app.batch([
-        lambda: open_ticket(services, people.alice, subject="one"),
-        lambda: open_ticket(services, people.alice, subject=""),  # refused, nothing stored
-        lambda: open_ticket(services, people.bob, subject="two"),
-        lambda: app.add_reply("T-1", actor=people.agent.actor, text="answer in the same batch"),
-    ])
+    results = app.batch(
+        [
+            lambda: open_ticket(services, people.alice, subject="one"),
+            lambda: open_ticket(services, people.alice, subject=""),  # refused, nothing stored
+            lambda: open_ticket(services, people.bob, subject="two"),
+            lambda: app.add_reply("T-1", actor=people.agent.actor, text="answer in the same batch"),
+        ]
+    )
     assert isinstance(results[1], ValidationError)
     assert [r.number for r in (results[0], results[2])] == ["T-1", "T-2"]
     assert app.ticket("T-1").status == "in_progress"
@@ -53,11 +61,13 @@ def test_a_batch_saves_many_commands_in_one_transaction_and_reports_refusals(ser
 
 def test_commands_inside_a_batch_see_each_others_changes_before_the_save(services, people):
     app = services.app
-    results = app.batch([
-        lambda: open_ticket(services, people.alice),
-        lambda: app.assign("T-1", people.agent.id, actor=people.admin.actor),
-        lambda: app.change_status("T-1", "resolved", actor=people.agent.actor),
-    ])
+    results = app.batch(
+        [
+            lambda: open_ticket(services, people.alice),
+            lambda: app.assign("T-1", people.agent.id, actor=people.admin.actor),
+            lambda: app.change_status("T-1", "resolved", actor=people.agent.actor),
+        ]
+    )
     assert not [r for r in results if isinstance(r, Exception)]
     assert app.ticket("T-1").status == "resolved"
 
@@ -67,8 +77,9 @@ def test_two_applications_on_one_file_do_not_hand_out_the_same_number(services, 
     other = bootstrap(settings)
     try:
         a = open_ticket(services, people.alice).number
-        b = other.app.open_ticket(actor="system:test", subject="s", text="t",
-                                  requester_id=people.alice.id).number
+        b = other.app.open_ticket(
+            actor="system:test", subject="s", text="t", requester_id=people.alice.id
+        ).number
         c = open_ticket(services, people.alice).number  # this process's counter is stale now
         assert (a, b, c) == ("T-1", "T-2", "T-3")
     finally:

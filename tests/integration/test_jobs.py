@@ -12,7 +12,6 @@ from ledgerdesk.tests.conftest_helpers import REDIS_URL, need_service
 from ledgerdesk.tests.support import open_ticket
 
 
-
 def _seal_through_consumer(queue, app, timeout: float = 20.0):  # type: ignore[no-untyped-def]
     """Enqueue the seal job, let a real consumer run it, return the seal it recorded."""
     queue.tasks["seal_log"]()  # huey keeps no results of periodic tasks: watch the effect
@@ -61,6 +60,10 @@ def test_a_second_run_of_the_seal_job_without_news_records_nothing(services, peo
 def test_a_malformed_cron_in_the_manifest_is_refused(services, monkeypatch):
     from ledgerdesk import manifest
 
-    monkeypatch.setitem(manifest.MANIFEST, "jobs", [{"name": "x", "task": "ledgerdesk.jobs.tasks:seal_log", "cron": "nope"}])
+    monkeypatch.setitem(
+        manifest.MANIFEST,
+        "jobs",
+        [{"name": "x", "task": "ledgerdesk.jobs.tasks:seal_log", "cron": "nope"}],
+    )
     with pytest.raises(ValueError, match="five-field"):
         build_queue(services, immediate=True)

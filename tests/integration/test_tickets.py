@@ -66,7 +66,11 @@ def test_fields_tags_assignment_and_due_dates_change_and_are_validated(services,
     app.assign(number, people.agent.id, actor=people.admin.actor)
     app.assign(number, people.agent2.id, actor=people.admin.actor)
     ticket = app.ticket(number)
-    assert (ticket.priority, ticket.category, ticket.tags) == ("urgent", "hardware", ["fire-hazard"])
+    assert (ticket.priority, ticket.category, ticket.tags) == (
+        "urgent",
+        "hardware",
+        ["fire-hazard"],
+    )
     assert ticket.assignee_id == people.agent2.id
     assert ticket.due_at == T0 + timedelta(days=1)
     app.unassign(number, actor=people.admin.actor)
@@ -112,7 +116,12 @@ def test_unknown_tickets_users_and_departments_are_named_in_the_error(services, 
     with pytest.raises(NotFoundError, match="there is no ticket T-99"):
         app.ticket("T-99")
     with pytest.raises(NotFoundError, match="requester"):
-        app.open_ticket(actor="system:test", subject="s", text="t", requester_id=people.admin.id.__class__(int=5))
+        app.open_ticket(
+            actor="system:test",
+            subject="s",
+            text="t",
+            requester_id=people.admin.id.__class__(int=5),
+        )
     with pytest.raises(NotFoundError, match="department 'nope'"):
         app.department("nope")
     with pytest.raises(ValidationError, match="ticket number"):

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_manifest_is_one_literal_readable_without_running_code():
     tree = ast.parse((ROOT / "manifest.py").read_text())
-    assert [type(node).__name__ for node in tree.body] == ["Assign"]
-    assert ast.literal_eval(tree.body[0].value) == MANIFEST  # type: ignore[attr-defined]
+    assert [type(node).__name__ for node in tree.body] == ["AnnAssign"]
+    assert ast.literal_eval(tree.body[0].value) == MANIFEST  # type: ignore[attr-defined,arg-type]
 
 
 def test_the_manifest_version_is_the_package_version():
