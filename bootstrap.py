@@ -7,11 +7,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.persistence import PersistenceError
+
 from ledgerdesk.adapters.blob_store import FileBlobStore
 from ledgerdesk.adapters.clock import SystemClock
 from ledgerdesk.adapters.event_store import postgres_env, store_env
 from ledgerdesk.adapters.passwords import Argon2Hasher
 from ledgerdesk.domain.application import LedgerDesk
+from ledgerdesk.domain.application.core import describe_store_error
+from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.ports import BlobStore, PasswordHasher
 from ledgerdesk.settings import Settings
 
@@ -32,14 +36,17 @@ def bootstrap(
 ) -> Services:
     """Build everything from settings; keyword overrides replace any part (tests, the demo)."""
     settings = settings or Settings.from_env()
-    app = overrides.pop("app", None) or LedgerDesk(
-        store_env(settings, create_tables=create_tables),
-        clock=overrides.pop("clock", None) or SystemClock(),
-        snapshot_interval=settings.snapshot_interval,
-        reopen_closed=settings.reopen_closed,
-        secret_key=settings.resolved_secret_key(),
-        **({"new_id": overrides.pop("new_id")} if "new_id" in overrides else {}),
-    )
+    app = overrides.pop("app", None)
+    if app is None:
+        with _store_errors():
+            app = LedgerDesk(
+                store_env(settings, create_tables=create_tables),
+                clock=overrides.pop("clock", None) or SystemClock(),
+                snapshot_interval=settings.snapshot_interval,
+                reopen_closed=settings.reopen_closed,
+                secret_key=settings.resolved_secret_key(),
+                **({"new_id": overrides.pop("new_id")} if "new_id" in overrides else {}),
+            )
     services = Services(
         settings=settings,
         app=app,
@@ -53,8 +60,23 @@ def bootstrap(
 
 def migrate(settings: Settings) -> None:
     """Create the tables once. On PostgreSQL an advisory lock keeps concurrent migrations apart."""
-    with _migration_lock(settings):
+    with _store_errors(), _migration_lock(settings):
         bootstrap(settings, create_tables=True).close()
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Connecting to a store that is down is one clear error, not a driver's traceback."""
+    try:
+        yield
+    except StoreUnavailableError:
+        raise
+    except PersistenceError as error:
+        raise StoreUnavailableError(describe_store_error(error)) from error
+    except Exception as error:
+        if type(error).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
+            raise
+        raise StoreUnavailableError(describe_store_error(error)) from error
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from ledgerdesk.domain.errors import NotFoundError, ValidationError
 from ledgerdesk.settings import Settings
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # one error, one line
 
 EXIT_SOFTWARE = 70  # sysexits: internal software error
 EXIT_TEMPFAIL = 75  # sysexits: temporary failure, try again (the store is down)
