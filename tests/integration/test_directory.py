@@ -8,7 +8,7 @@ from ledgerdesk.domain.errors import ConflictError, NotFoundError, ValidationErr
 
 
 def test_an_email_address_belongs_to_one_user_whatever_its_case(services, people):
-    with pytest.raises(ConflictError, match="alice@customer.test already exists"):
+    with pytest.raises(ConflictError, match=r"alice@customer\.test already exists"):
         services.app.create_user(actor="system:test", email="ALICE@Customer.test")
     assert services.app.user_by_email("Alice@CUSTOMER.test").id == people.alice.id
 
