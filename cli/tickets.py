@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import typer
@@ -160,19 +162,20 @@ def set_(
 ) -> None:
     """Change priority, category, department or due date."""
     with services() as svc:
-        actor = actor_for(svc, as_email)
+        app, actor = svc.app, actor_for(svc, as_email)
+        changes: list[Callable[[], object]] = []
         if priority is not None:
-            svc.app.set_priority(number, priority, actor=actor)
+            changes.append(partial(app.set_priority, number, priority, actor=actor))
         if category is not None:
-            svc.app.set_category(number, category, actor=actor)
+            changes.append(partial(app.set_category, number, category, actor=actor))
         if department is not None:
-            dept = None if department == "-" else svc.app.department(department).id
-            svc.app.set_department(number, dept, actor=actor)
+            dept = None if department == "-" else app.department(department).id
+            changes.append(partial(app.set_department, number, dept, actor=actor))
         if due is not None:
-            svc.app.set_due_date(
-                number, None if due == "-" else parse_moment(due, "due"), actor=actor
-            )
-        console.print(f"{svc.app.ticket(number).number}: updated")
+            moment = None if due == "-" else parse_moment(due, "due")
+            changes.append(partial(app.set_due_date, number, moment, actor=actor))
+        app.batch(changes, atomic=True)  # every field or none
+        console.print(f"{app.ticket(number).number}: updated")
 
 
 @app.command("tag")
@@ -185,8 +188,8 @@ def tag(
     """Add (or with --remove, take off) tags."""
     with services() as svc:
         actor = actor_for(svc, as_email)
-        for name in tags:
-            (svc.app.untag if remove else svc.app.tag)(number, name, actor=actor)
+        change = svc.app.untag if remove else svc.app.tag
+        svc.app.batch([partial(change, number, n, actor=actor) for n in tags], atomic=True)
         console.print(
             f"{number.upper()}: tags {', '.join(svc.app.ticket(number).tags) or '(none)'}"
         )

@@ -113,11 +113,14 @@ class Core(Application[UUID]):
                 current_unit.reset(token)
         raise ConflictError("someone else changed the same records at the same time; try again")
 
-    def batch(self, commands: Sequence[Callable[[], T]]) -> list[T | DomainError]:
+    def batch(
+        self, commands: Sequence[Callable[[], T]], *, atomic: bool = False
+    ) -> list[T | DomainError]:
         """Group commit: run many commands and save all their changes in one transaction.
 
         A command refused by the domain gives its error in the result list and changes
-        nothing; the others are saved together. On a concurrent write the batch is re-run.
+        nothing; the others are saved together. With `atomic=True` one refusal saves nothing
+        and is raised. On a concurrent write the batch is re-run.
         """
         for attempt in range(ATTEMPTS):
             unit = UnitOfWork(self)
@@ -128,6 +131,8 @@ class Core(Application[UUID]):
                     try:
                         results.append(command())
                     except DomainError as error:
+                        if atomic:
+                            raise
                         results.append(error)
                 unit.commit()
                 return results

@@ -84,3 +84,18 @@ def test_two_applications_on_one_file_do_not_hand_out_the_same_number(services, 
         assert (a, b, c) == ("T-1", "T-2", "T-3")
     finally:
         other.close()
+
+
+def test_an_atomic_batch_with_one_refusal_saves_nothing(services, people):
+    app = services.app
+    number = open_ticket(services, people.alice).number
+    before = app.ticket(number).version
+    with pytest.raises(ValidationError, match="tag"):
+        app.batch(
+            [
+                lambda: app.tag(number, "billing", actor=people.agent.actor),
+                lambda: app.tag(number, "NOT OK!", actor=people.agent.actor),
+            ],
+            atomic=True,
+        )
+    assert app.ticket(number).version == before
