@@ -12,7 +12,7 @@ import typer
 
 from ledgerdesk.adapters.clock import ManualClock
 from ledgerdesk.bootstrap import Services, bootstrap
-from ledgerdesk.cli.common import console, progress_bar
+from ledgerdesk.cli.common import console, parse_moment, progress_bar
 from ledgerdesk.cli.demo_data import COMPANIES, DEPARTMENTS, ZONES, Action, people, scenario
 from ledgerdesk.domain.errors import DomainError
 from ledgerdesk.settings import Settings
@@ -32,10 +32,17 @@ def demo_command(
     days: int = typer.Option(90, min=1, max=3650, help="Simulated days of history, ending today."),
     customers: int = typer.Option(0, help="Customers (default: tickets / 8, at least 20)."),
     agents: int = typer.Option(8, min=1, max=500, help="Agents."),
+    until: str | None = typer.Option(
+        None, help="Last simulated day, e.g. 2026-11-27 (default: today); fixes the dates too."
+    ),
 ) -> None:
     """Seed a demo: departments, agents, customers and tickets over simulated time."""
     settings = Settings.from_env()
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = (
+        parse_moment(until, "until")
+        if until
+        else datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    )
     start = end - timedelta(days=days)
     rng = random.Random(seed)
     clock = ManualClock(start - timedelta(days=1))

@@ -18,6 +18,7 @@ from ledgerdesk.cli.common import (
     services,
     user_id_for,
 )
+from ledgerdesk.domain import values as v
 from ledgerdesk.domain.ticket import Ticket
 
 app = typer.Typer(help="Open, show, list and work tickets.", no_args_is_help=True)
@@ -80,12 +81,13 @@ def list_(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """List the newest tickets (the search read model comes with the API)."""
+    wanted = v.status(status).value if status is not None else None
     with services() as svc:
-        newest = _newest_ids(svc, limit if status is None else None)
+        newest = _newest_ids(svc, limit if wanted is None else None)
         found: list[Ticket] = []
         for tid in newest:
             ticket = svc.app.get_aggregate(tid)
-            if status is None or ticket.status == status:
+            if wanted is None or ticket.status == wanted:
                 found.append(ticket)
             if len(found) >= limit:
                 break
