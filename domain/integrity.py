@@ -49,7 +49,7 @@ class Finding:
     message: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Chain:
     version: int = 0
     digest: str = GENESIS
@@ -166,7 +166,12 @@ class Verifier:
             prev_hash = stored_prev_hash(state)
         digest = digest_stored(topic, agg, version, state)
         self.report.events += 1
-        self._segment.add(agg, version, digest)
+        segment = self._segment
+        segment.log_hash = chain_log(segment.log_hash, digest)
+        segment.count += 1
+        if segment.count % CHECKPOINT_EVERY == 0:
+            segment.checkpoints.append(segment.log_hash[:32])
+        segment.heads[agg] = [version, digest]
         if agg != SEAL_KEY:
             self._unsealed += 1
         chain = self._chains.get(agg)
@@ -189,14 +194,14 @@ class Verifier:
             )
         if version != chain.version + 1:
             self._out_of_sequence(chain, agg, position, version, topic.rsplit(":", 1)[-1])
-        elif not chain.tainted:
+            version = max(version, chain.version)
+        elif not chain.tainted and (chain.broken_at is not None or prev_hash != chain.digest):
             self._check_link(chain, agg, position, version, prev_hash)
-        chain.before, chain.digest, chain.version = (
-            chain.digest,
-            digest,
-            max(version, chain.version),
-        )
-        chain.before_position, chain.position = chain.position, position
+        chain.before = chain.digest
+        chain.digest = digest
+        chain.version = version
+        chain.before_position = chain.position
+        chain.position = position
         return digest
 
     def _check_link(
