@@ -98,20 +98,7 @@ class Core(Application[UUID]):
         outer = current_unit.get()
         if outer is not None:
             return command(outer)
-        for attempt in range(ATTEMPTS):
-            unit = UnitOfWork(self)
-            token = current_unit.set(unit)
-            try:
-                result = command(unit)
-                unit.commit()
-                return result
-            except IntegrityError:
-                self._after_conflict(attempt)
-            except PersistenceError as error:
-                raise StoreUnavailableError(describe_store_error(error)) from error
-            finally:
-                current_unit.reset(token)
-        raise ConflictError("someone else changed the same records at the same time; try again")
+        return self._in_unit(command)
 
     def batch(
         self, commands: Sequence[Callable[[], T]], *, atomic: bool = False
@@ -122,20 +109,29 @@ class Core(Application[UUID]):
         nothing; the others are saved together. With `atomic=True` one refusal saves nothing
         and is raised. On a concurrent write the batch is re-run.
         """
+
+        def run_all(_: UnitOfWork) -> list[T | DomainError]:
+            results: list[T | DomainError] = []
+            for command in commands:
+                try:
+                    results.append(command())
+                except DomainError as error:
+                    if atomic:
+                        raise
+                    results.append(error)
+            return results
+
+        return self._in_unit(run_all)
+
+    def _in_unit(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run work in a fresh unit of work, commit it in one transaction, re-run on conflict."""
         for attempt in range(ATTEMPTS):
             unit = UnitOfWork(self)
             token = current_unit.set(unit)
-            results: list[T | DomainError] = []
             try:
-                for command in commands:
-                    try:
-                        results.append(command())
-                    except DomainError as error:
-                        if atomic:
-                            raise
-                        results.append(error)
+                result = work(unit)
                 unit.commit()
-                return results
+                return result
             except IntegrityError:
                 self._after_conflict(attempt)
             except PersistenceError as error:
