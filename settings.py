@@ -29,6 +29,7 @@ class Settings:
     timezone: str = "UTC"
     snapshot_interval: int = 50
     reopen_closed: bool = True
+    sqlite_synchronous: str = "normal"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -71,6 +72,9 @@ class Settings:
         if snapshot_interval < 2:
             raise SettingsError(f"{PREFIX}SNAPSHOT_INTERVAL must be at least 2")
         reopen_closed = get("REOPEN_CLOSED", "yes").lower() in ("1", "y", "yes", "true", "on")
+        sqlite_synchronous = get("SQLITE_SYNCHRONOUS", "normal").lower()
+        if sqlite_synchronous not in ("normal", "full", "extra"):
+            raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be normal, full or extra")
         known = {
             "DATA_DIR",
             "DATABASE_URL",
@@ -83,6 +87,7 @@ class Settings:
             "TIMEZONE",
             "SNAPSHOT_INTERVAL",
             "REOPEN_CLOSED",
+            "SQLITE_SYNCHRONOUS",
         }
         extra = {
             k[len(PREFIX) :]: v
@@ -101,6 +106,7 @@ class Settings:
             timezone=get("TIMEZONE", "UTC"),
             snapshot_interval=snapshot_interval,
             reopen_closed=reopen_closed,
+            sqlite_synchronous=sqlite_synchronous,
             extra=extra,
         )
 

@@ -14,9 +14,10 @@ def store_env(settings: Settings, *, create_tables: bool = False) -> dict[str, s
     if settings.is_embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            PERSISTENCE_MODULE="ledgerdesk.adapters.sqlite_store",
             SQLITE_DBNAME=str(Path(settings.sqlite_path).resolve()),
             SQLITE_LOCK_TIMEOUT="30",
+            SQLITE_SYNCHRONOUS=settings.sqlite_synchronous,
         )
         return env
     env.update(postgres_env(settings.database_url))

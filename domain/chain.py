@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 GENESIS = ""
 PREV_HASH_KEY = b'"prev_hash":"'
@@ -178,22 +178,43 @@ class ChainedAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         def mutate(self, aggregate: Any) -> Any:
+            # The library's version also matches event fields to __init__ parameters by
+            # introspection; these aggregates have no __init__ and are built by apply().
             digest = event_digest(self)
-            aggregate = Aggregate.Created.mutate(self, aggregate)
-            aggregate.chain_head = digest
-            return aggregate
+            cls = resolve_topic(self.originator_topic)
+            created = cls.__new__(cls)
+            created.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+            self.apply(created)
+            created.chain_head = digest
+            return created
 
     def record(self, event_class: type[Any], *, actor: str, at: datetime, **fields: Any) -> None:
         """Append one event, linked to the previous one, stamped with who and when."""
-        self.trigger_event(
-            event_class, actor=actor, prev_hash=self.chain_head, timestamp=at, **fields
+        event = event_class(
+            originator_id=self.id,
+            originator_version=self.version + 1,
+            timestamp=at,
+            actor=actor,
+            prev_hash=self.chain_head,
+            **fields,
         )
+        event.mutate(self)
+        self._pending_events.append(event)
 
     @classmethod
     def start(
         cls, event_class: type[Any], *, id: UUID, actor: str, at: datetime, **fields: Any
     ) -> Any:
         """Create the aggregate with its first, chain-starting event."""
-        return cls._create(
-            event_class, id=id, actor=actor, prev_hash=GENESIS, timestamp=at, **fields
+        event = event_class(
+            originator_id=id,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=at,
+            originator_topic=get_topic(cls),
+            actor=actor,
+            prev_hash=GENESIS,
+            **fields,
         )
+        aggregate = event.mutate(None)
+        aggregate._pending_events.append(event)
+        return aggregate

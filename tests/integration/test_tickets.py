@@ -173,3 +173,17 @@ def test_a_long_lived_ticket_is_read_back_from_a_snapshot(services, people):
     assert len(ticket.messages) == 26
     fresh = app.repository.get(ticket.id)
     assert fresh.chain_head == ticket.chain_head
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("level", ["normal", "full"])
+def test_the_sqlite_durability_level_is_the_one_configured(services, settings, level):
+    from ledgerdesk.bootstrap import bootstrap
+
+    svc = bootstrap(settings.with_changes(sqlite_synchronous=level))
+    try:
+        with svc.app.factory.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == {"normal": 1, "full": 2}[level]
+    finally:
+        svc.close()
