@@ -12,6 +12,7 @@ from eventsourcing.persistence import PersistenceError
 from ledgerdesk.adapters.blob_store import FileBlobStore
 from ledgerdesk.adapters.clock import SystemClock
 from ledgerdesk.adapters.event_store import postgres_env, store_env
+from ledgerdesk.adapters.log_reader import log_reader_for
 from ledgerdesk.adapters.passwords import Argon2Hasher
 from ledgerdesk.domain.application import LedgerDesk
 from ledgerdesk.domain.application.core import describe_store_error
@@ -47,6 +48,8 @@ def bootstrap(
                 secret_key=settings.resolved_secret_key(),
                 **({"new_id": overrides.pop("new_id")} if "new_id" in overrides else {}),
             )
+    if app.log_reader is None:
+        app.log_reader = log_reader_for(app.recorder)
     services = Services(
         settings=settings,
         app=app,

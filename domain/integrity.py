@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -140,6 +141,7 @@ class Verifier:
             for aggregate_id, (version, digest) in seal["heads"].items():  # keyed by id hex
                 self._sealed[(aggregate_id, version)] = (digest, number)
         self._seal_index = 0
+        self._next_upto = self._seals[0]["upto"] if self._seals else sys.maxsize
         self._segment = Sealer()
         self._unsealed = 0  # events (other than seals) since the last seal
 
@@ -156,7 +158,7 @@ class Verifier:
     ) -> str:
         """Check one row: its stored state bytes (or its fields, which are encoded as stored);
         returns its digest."""
-        if self._seal_index < len(self._seals) and position > self._seals[self._seal_index]["upto"]:
+        if position > self._next_upto:
             self._close_segments_before(position)
         agg = aggregate_id.hex if isinstance(aggregate_id, UUID) else aggregate_id
         if isinstance(state, dict):
@@ -314,6 +316,11 @@ class Verifier:
         ):
             seal = self._seals[self._seal_index]
             self._seal_index += 1
+            self._next_upto = (
+                self._seals[self._seal_index]["upto"]
+                if self._seal_index < len(self._seals)
+                else sys.maxsize
+            )
             self.report.seals_checked += 1
             segment, self._segment = self._segment, Sealer(seal["log_hash"])
             self._unsealed = 0

@@ -28,6 +28,16 @@ class BlobStore(Protocol):
     def exists(self, digest: str) -> bool: ...
 
 
+LogRow = tuple[int, str, int, str, bytes]
+"""One stored event: log position, aggregate id (hex), version, topic, stored state bytes."""
+
+
+class LogReader(Protocol):
+    """Reads the stored event log as plain rows, in log order, from a position."""
+
+    def rows(self, start: int, limit: int) -> list[LogRow]: ...
+
+
 class PasswordHasher(Protocol):
     """Hashes and checks passwords; the domain only ever sees the hash."""
 

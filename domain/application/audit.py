@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -23,7 +23,8 @@ from ledgerdesk.domain.chain import (
     stored_text,
 )
 from ledgerdesk.domain.errors import NotFoundError, ValidationError
-from ledgerdesk.domain.integrity import Report, Sealer, Verifier, seal_mac
+from ledgerdesk.domain.integrity import Finding, Report, Sealer, Verifier, seal_mac
+from ledgerdesk.domain.ports import LogRow
 from ledgerdesk.domain.seal import SEAL_LOG_ID, LogSeal
 from ledgerdesk.domain.ticket import Ticket, format_number, parse_number, ticket_id
 
@@ -171,14 +172,10 @@ class AuditQueries(Core):
         start = last["upto"] + 1 if last else 1
         sealer = Sealer(last["log_hash"] if last else GENESIS)
         upto, fresh = start - 1, False
-        for row in self._rows(start):
-            key = row.originator_id.hex
-            sealer.add(
-                key,
-                row.originator_version,
-                digest_stored(row.topic, key, row.originator_version, row.state),
-            )
-            upto, fresh = row.id, fresh or row.originator_id != SEAL_LOG_ID
+        seal_key = SEAL_LOG_ID.hex
+        for position, key, version, topic, state in self._rows(start):
+            sealer.add(key, version, digest_stored(topic, key, version, state))
+            upto, fresh = position, fresh or key != seal_key
         if not fresh:
             return None
         mac = seal_mac(
@@ -220,30 +217,41 @@ class AuditQueries(Core):
         verifier = Verifier(seals, key=self.secret_key, labels=labels)
         total = self.read(self.recorder.max_notification_id) or 0
         opened = get_topic(Ticket.Opened)
-        for row in self._rows(1):
-            if row.topic == opened:
-                labels[row.originator_id.hex] = stored_text(row.state, b'"number":"') or "?"
-            verifier.feed(row.id, row.originator_id, row.originator_version, row.topic, row.state)
+        for position, key, version, topic, state in self._rows(1):
+            if topic == opened:
+                labels[key] = stored_text(state, b'"number":"') or "?"
+            verifier.feed(position, key, version, topic, state)
             if progress is not None and verifier.report.events % PAGE == 0:
-                progress(row.id, total)
+                progress(position, total)
         if progress is not None:
             progress(total, total)
         return verifier.finish()
 
     # Internals -------------------------------------------------------------------------------
 
-    def _rows(self, start: int) -> Iterator[Any]:
+    def _rows(self, start: int) -> Iterator[LogRow]:
+        """Every stored event from a log position: (position, id hex, version, topic, state)."""
+        reader = self.log_reader
         while True:
-            rows = self.read(partial(self.recorder.select_notifications, start=start, limit=PAGE))
-            for row in rows:
-                if not isinstance(
-                    row.state, bytes
-                ):  # rewritten as TEXT by hand: hash what is there
-                    row = replace(row, state=str(row.state).encode("utf-8"))
-                yield row
+            if reader is not None:
+                rows = self.read(partial(reader.rows, start, PAGE))
+            else:
+                rows = [
+                    (
+                        n.id,
+                        UUID(str(n.originator_id)).hex,
+                        n.originator_version,
+                        n.topic,
+                        n.state if isinstance(n.state, bytes) else str(n.state).encode("utf-8"),
+                    )
+                    for n in self.read(
+                        partial(self.recorder.select_notifications, start=start, limit=PAGE)
+                    )
+                ]
+            yield from rows
             if len(rows) < PAGE:
                 return
-            start = rows[-1].id + 1
+            start = rows[-1][0] + 1
 
     def _seal_log(self) -> LogSeal | None:
         return self.execute(lambda unit: unit.find(LogSeal, SEAL_LOG_ID))
@@ -265,9 +273,7 @@ class AuditQueries(Core):
 
 def _export_mismatch(
     document: dict[str, Any], event: dict[str, Any], position: int | None, what: str = "hash"
-) -> Any:
-    from ledgerdesk.domain.integrity import Finding
-
+) -> Finding:
     ticket = document.get("ticket", "the ticket")
     messages = {
         "hash": f"{ticket} v{event.get('version')}: the hash written in the export does not match "

@@ -25,7 +25,7 @@ from ledgerdesk.domain.application.numbers import NumberAllocator
 from ledgerdesk.domain.application.unit_of_work import UnitOfWork, current_unit
 from ledgerdesk.domain.chain import encoded_states
 from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
-from ledgerdesk.domain.ports import Clock, IdFactory
+from ledgerdesk.domain.ports import Clock, IdFactory, LogReader
 from ledgerdesk.domain.ticket import Ticket, format_number, ticket_id
 from ledgerdesk.domain.values import actor as check_actor
 
@@ -43,6 +43,8 @@ class Core(Application[UUID]):
     """Commands are methods that run `get -> check -> mutate` inside a unit of work."""
 
     name = "LedgerDesk"
+
+    log_reader: LogReader | None = None  # set by bootstrap; the notification log otherwise
 
     def __init__(
         self,

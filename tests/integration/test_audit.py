@@ -163,3 +163,17 @@ def test_events_stored_without_the_chains_cached_bytes_still_verify(services, pe
     app.seal()
     assert app.verify().ok
     assert services.app.history("T-1")[-1].hash == app.ticket("T-1").chain_head
+
+
+def test_the_fast_log_reader_and_the_libraries_notification_log_agree(services, worked, raw):
+    app = services.app
+    fast = app.verify()
+    reader, app.log_reader = app.log_reader, None
+    try:
+        slow = app.verify()
+        raw.edit(worked[0].id, 2, lambda s: s.update(visible_text="rewritten"))
+        assert app.verify().first.version == 2
+    finally:
+        app.log_reader = reader
+    assert (fast.ok, fast.events, fast.seals_checked) == (slow.ok, slow.events, slow.seals_checked)
+    assert app.verify().first.version == 2

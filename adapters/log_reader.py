@@ -1,0 +1,73 @@
+"""Reading the stored event log as plain rows, fast, for `audit verify` and sealing.
+
+The library's notification log builds a UUID and a Notification object per row; verifying
+needs only the id's hex, the version, the topic and the stored bytes, so this asks the
+store for exactly those (about a third of the cost per row).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+Row = tuple[int, str, int, str, bytes]  # position, aggregate id hex, version, topic, state
+
+
+class SQLiteLogReader:
+    def __init__(self, recorder: SQLiteApplicationRecorder) -> None:
+        self._recorder = recorder
+        self._sql = (
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {recorder.events_table_name} WHERE rowid >= ? ORDER BY rowid LIMIT ?"
+        )
+
+    def rows(self, start: int, limit: int) -> list[Row]:
+        with self._recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._sql, (start, limit))
+            return [(r[0], r[1], r[2], r[3], _bytes(r[4])) for r in cursor.fetchall()]
+
+
+class PostgresLogReader:
+    def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+        self._recorder = recorder
+        self._sql = SQL(
+            "SELECT notification_id, replace(originator_id::text, '-', ''), originator_version, "
+            "topic, state FROM {schema}.{table} WHERE notification_id >= %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+
+    def rows(self, start: int, limit: int) -> list[Row]:
+        with self._recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._sql, (start, limit))
+            return [
+                (
+                    r["notification_id"],
+                    r["replace"],
+                    r["originator_version"],
+                    r["topic"],
+                    _bytes(r["state"]),
+                )
+                for r in cursor.fetchall()
+            ]
+
+
+def _bytes(state: Any) -> bytes:
+    if isinstance(state, bytes):
+        return state
+    if isinstance(state, bytearray | memoryview):
+        return bytes(state)
+    return str(state).encode("utf-8")  # a row rewritten by hand as TEXT: hash what is there
+
+
+def log_reader_for(recorder: Any) -> SQLiteLogReader | PostgresLogReader | None:
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return SQLiteLogReader(recorder)
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return PostgresLogReader(recorder)
+    return None
