@@ -7,10 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledgerdesk import __version__
+from ledgerdesk.api import errors
+from ledgerdesk.api.routers import auth, departments, policies, tickets, users
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.errors import StoreUnavailableError
+
+MAX_BODY = 2 * 1024 * 1024  # JSON bodies; attachments come through mail or uploads
 
 
 def create_app(services: Services) -> FastAPI:
@@ -26,6 +31,9 @@ def create_app(services: Services) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    errors.install(app)
+    for router in (auth.router, tickets.router, users.router, departments.router, policies.router):
+        app.include_router(router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:
@@ -33,7 +41,52 @@ def create_app(services: Services) -> FastAPI:
         try:
             position = services.app.read(services.app.recorder.max_notification_id) or 0
         except StoreUnavailableError as error:
-            return JSONResponse({"status": "unavailable", "detail": str(error)}, status_code=503)
+            return errors.problem(503, str(error))
         return JSONResponse({"status": "ok", "version": __version__, "log_position": position})
 
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     return app
+
+
+class BodyLimit:
+    """Refuses bodies over the limit with 413, by Content-Length or by reading the body first
+    (bodies are small JSON; reading them whole before the app keeps the refusal clean)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = errors.problem(413, f"the request body is over {self.limit // 1024} KiB")
+        await response(scope, receive, send)

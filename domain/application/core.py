@@ -27,7 +27,9 @@ from ledgerdesk.domain.chain import encoded_states
 from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
 from ledgerdesk.domain.ports import Clock, IdFactory, LogReader
 from ledgerdesk.domain.ticket import Ticket, format_number, ticket_id
+from ledgerdesk.domain.idempotency import IdempotencyRecord
 from ledgerdesk.domain.values import actor as check_actor
+from ledgerdesk.domain.values import text as v_text
 
 T = TypeVar("T")
 log = logging.getLogger("ledgerdesk.app")
@@ -169,6 +171,29 @@ class Core(Application[UUID]):
             return query()
         except PersistenceError as error:
             raise StoreUnavailableError(describe_store_error(error)) from error
+
+    def once(self, owner: str, key: str, fingerprint: str, produce: Callable[[], str]) -> str:
+        """Run `produce` once per (owner, key): a repeat returns the first result, in the same
+        transaction as the work itself; the same key with another request is refused."""
+        key = v_text("idempotency_key", key, max_length=200)
+
+        def command(unit: UnitOfWork) -> str:
+            record_id = IdempotencyRecord.id_for(owner, key)
+            found = unit.find(IdempotencyRecord, record_id)
+            if found is not None:
+                if found.fingerprint != fingerprint:
+                    raise ConflictError("this Idempotency-Key was already used for another request")
+                return found.result
+            result = produce()
+            unit.add(
+                IdempotencyRecord.start(
+                    IdempotencyRecord.Recorded, id=record_id, actor=owner, at=self.now(),
+                    fingerprint=fingerprint, result=result,
+                )
+            )
+            return result
+
+        return self.execute(command)
 
     def ids_of(
         self, event_class: type[Any], *, start: int = 1, limit: int = 1000

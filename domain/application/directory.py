@@ -102,6 +102,9 @@ class DirectoryCommands(Core):
     def user(self, user_id: UUID) -> User:
         return self.execute(lambda unit: self.user_in(unit, user_id))
 
+    def find_user(self, user_id: UUID) -> User | None:
+        return self.execute(lambda unit: unit.find(User, user_id))
+
     def user_by_email(self, email: str) -> User | None:
         address = v.email(email)
 

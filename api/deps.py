@@ -1,0 +1,132 @@
+"""Dependencies of the routes: the services, the signed-in user, and access decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Request
+
+from ledgerdesk.api.errors import Problem
+from ledgerdesk.bootstrap import Services
+from ledgerdesk.domain.errors import NotFoundError
+from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.domain.user import User
+from ledgerdesk.policies.access import Record, Subject
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in user of a request."""
+
+    user: User
+    session_id: UUID
+    subject: Subject
+
+    @property
+    def actor(self) -> str:
+        return self.user.actor
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(
+            401,
+            "sign in first: send `Authorization: Bearer <access token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def current_caller(request: Request, services: ServicesDep) -> Caller:
+    from ledgerdesk.adapters.tokens import InvalidToken
+
+    try:
+        claims = services.tokens.verify_access(_bearer(request))
+    except InvalidToken as error:
+        raise Problem(
+            401,
+            f"the access token is not valid: {error}",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
+    try:
+        session = services.app.session(UUID(str(claims.sid)))
+    except (NotFoundError, ValueError):
+        session = None
+    if session is None or not session.active or str(session.user_id) != str(claims.sub):
+        raise Problem(
+            401,
+            "this sign-in has ended; sign in again",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    user = services.app.find_user(session.user_id)
+    if user is None or not user.active:
+        raise Problem(
+            401,
+            "this account is deactivated",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return Caller(user, session.id, subject_of(user))
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+def subject_of(user: User) -> Subject:
+    return Subject(user.id, user.role, frozenset(user.department_ids))
+
+
+def ticket_record(ticket: Ticket) -> Record:
+    return Record(
+        "ticket",
+        ticket.id,
+        requester_id=ticket.requester_id,
+        participants=frozenset(ticket.participants),
+        department_id=ticket.department_id,
+        assignee_id=ticket.assignee_id,
+    )
+
+
+def require(services: Services, caller: Caller, record: Record, action: str) -> None:
+    """Refuse unless allowed. A ticket the caller may not even read answers 404, so its
+    existence does not leak; one they may read but not change answers 403."""
+    if services.access.allowed(caller.subject, record, action):
+        return
+    if (
+        record.type == "ticket"
+        and action != "read"
+        and services.access.allowed(caller.subject, record, "read")
+    ):
+        raise Problem(403, f"you may not {action.replace('_', ' ')} this ticket")
+    if record.type == "ticket":
+        raise Problem(404, "there is no such ticket")
+    raise Problem(403, f"you may not {action.replace('_', ' ')} {record.type} records")
+
+
+def require_kind(services: Services, caller: Caller, resource: str, action: str) -> str:
+    """The condition under which the caller may `action` some `resource`, or 403."""
+    condition = services.access.condition(caller.subject, resource, action)
+    if condition is None:
+        raise Problem(403, f"you may not {action.replace('_', ' ')} {resource} records")
+    return condition
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def jsonable(value: Any) -> Any:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(value)

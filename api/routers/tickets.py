@@ -1,0 +1,271 @@
+"""Tickets: open, read, change, move, assign, reply, note, history and as-of views."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from ledgerdesk.api.deps import (
+    Caller,
+    CurrentCaller,
+    ServicesDep,
+    jsonable,
+    require,
+    require_kind,
+    ticket_record,
+)
+from ledgerdesk.api.errors import Problem
+from ledgerdesk.api.schemas import (
+    AssignmentIn,
+    HistoryOut,
+    MessageIn,
+    PersonOut,
+    TicketIn,
+    TicketOut,
+    TicketPatch,
+    TransitionIn,
+)
+from ledgerdesk.bootstrap import Services
+from ledgerdesk.domain.application.audit import HistoryEntry
+from ledgerdesk.domain.chain import canonical_json
+from ledgerdesk.domain.errors import NotFoundError
+from ledgerdesk.domain.ticket import Ticket
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+
+@router.post("", status_code=201, response_model=TicketOut)
+def open_ticket(
+    body: TicketIn,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Open a ticket (customers for themselves; agents for anyone, by email)."""
+    app = services.app
+    condition = require_kind(services, caller, "ticket", "create")
+    requester = _requester(services, caller, body, condition)
+    department = app.department(body.department).id if body.department else None
+
+    def produce() -> str:
+        return app.open_ticket(
+            actor=caller.actor,
+            subject=body.subject,
+            text=body.text,
+            requester_id=requester,
+            department_id=department,
+            category=body.category,
+            priority=body.priority,
+            due_at=body.due_at,
+            tags=body.tags,
+            channel="api" if caller.user.is_staff else "portal",
+        ).number
+
+    if idempotency_key is None:
+        number = produce()
+    else:
+        fingerprint = hashlib.sha256(canonical_json(jsonable(body)).encode()).hexdigest()
+        number = app.once(caller.actor, idempotency_key, fingerprint, produce)
+    response.headers["Location"] = f"/tickets/{number}"
+    return ticket_out(services, caller, app.ticket(number))
+
+
+@router.get("/{number}", response_model=TicketOut)
+def get_ticket(number: str, caller: CurrentCaller, services: ServicesDep) -> dict[str, Any]:
+    """A ticket with its conversation (internal notes only for those who may read them)."""
+    return ticket_out(services, caller, _readable(services, caller, number))
+
+
+@router.patch("/{number}", response_model=TicketOut)
+def update_ticket(
+    number: str, body: TicketPatch, caller: CurrentCaller, services: ServicesDep
+) -> dict[str, Any]:
+    """Change priority, category, department, due date and tags, all or none."""
+    app = services.app
+    ticket = _readable(services, caller, number)
+    require(services, caller, ticket_record(ticket), "update")
+    n, actor = ticket.number, caller.actor
+    changes: list[Any] = []
+    if body.priority is not None:
+        changes.append(partial(app.set_priority, n, body.priority, actor=actor))
+    if body.category is not None:
+        changes.append(partial(app.set_category, n, body.category, actor=actor))
+    if body.department is not None:
+        department = app.department(body.department).id if body.department else None
+        changes.append(partial(app.set_department, n, department, actor=actor))
+    if body.due_at is not None or body.clear_due_at:
+        changes.append(
+            partial(app.set_due_date, n, None if body.clear_due_at else body.due_at, actor=actor)
+        )
+    changes += [partial(app.tag, n, t, actor=actor) for t in body.add_tags]
+    changes += [partial(app.untag, n, t, actor=actor) for t in body.remove_tags]
+    app.batch(changes, atomic=True)
+    return ticket_out(services, caller, app.ticket(n))
+
+
+@router.post("/{number}/transitions", response_model=TicketOut)
+def move_ticket(
+    number: str, body: TransitionIn, caller: CurrentCaller, services: ServicesDep
+) -> dict[str, Any]:
+    """Move a ticket to another status (In Progress on a Resolved or Closed one reopens it)."""
+    ticket = _readable(services, caller, number)
+    require(services, caller, ticket_record(ticket), "transition")
+    moved = services.app.change_status(
+        ticket.number, body.status, actor=caller.actor, reason=body.reason
+    )
+    return ticket_out(services, caller, moved)
+
+
+@router.put("/{number}/assignee", response_model=TicketOut)
+def assign_ticket(
+    number: str, body: AssignmentIn, caller: CurrentCaller, services: ServicesDep
+) -> dict[str, Any]:
+    """Assign, reassign (an agent's id) or unassign (null) a ticket."""
+    ticket = _readable(services, caller, number)
+    require(services, caller, ticket_record(ticket), "assign")
+    if body.assignee_id is None:
+        changed = services.app.unassign(ticket.number, actor=caller.actor)
+    else:
+        changed = services.app.assign(ticket.number, body.assignee_id, actor=caller.actor)
+    return ticket_out(services, caller, changed)
+
+
+@router.post("/{number}/replies", status_code=201, response_model=TicketOut)
+def reply(
+    number: str, body: MessageIn, caller: CurrentCaller, services: ServicesDep
+) -> dict[str, Any]:
+    """Add a public reply (the requester and participants see it)."""
+    ticket = _readable(services, caller, number)
+    require(services, caller, ticket_record(ticket), "reply")
+    channel = "api" if caller.user.is_staff else "portal"
+    replied = services.app.add_reply(
+        ticket.number, actor=caller.actor, text=body.text, channel=channel
+    )
+    return ticket_out(services, caller, replied)
+
+
+@router.post("/{number}/notes", status_code=201, response_model=TicketOut)
+def note(
+    number: str, body: MessageIn, caller: CurrentCaller, services: ServicesDep
+) -> dict[str, Any]:
+    """Add an internal note (never shown to customers)."""
+    ticket = _readable(services, caller, number)
+    require(services, caller, ticket_record(ticket), "note")
+    noted = services.app.add_note(ticket.number, actor=caller.actor, text=body.text)
+    return ticket_out(services, caller, noted)
+
+
+@router.get("/{number}/history", response_model=list[HistoryOut])
+def history(number: str, caller: CurrentCaller, services: ServicesDep) -> list[HistoryEntry]:
+    """Every event of the ticket: version, time, actor, what changed, hash."""
+    ticket = _readable(services, caller, number)
+    entries = services.app.history(ticket.number)
+    if services.access.allowed(caller.subject, ticket_record(ticket), "read_notes"):
+        return entries
+    return [e for e in entries if not _is_note(e.changes)]
+
+
+@router.get("/{number}/as-of", response_model=TicketOut)
+def as_of(
+    number: str,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    at: Annotated[datetime | None, Query(description="A moment with its zone")] = None,
+    version: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
+) -> dict[str, Any]:
+    """The ticket exactly as it was at a moment or a version."""
+    ticket = _readable(services, caller, number)
+    return ticket_out(services, caller, services.app.as_of(ticket.number, at=at, version=version))
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+def _readable(services: Services, caller: Caller, number: str) -> Ticket:
+    try:
+        ticket = services.app.ticket(number)
+    except NotFoundError:
+        raise Problem(404, "there is no such ticket") from None
+    require(services, caller, ticket_record(ticket), "read")
+    return ticket
+
+
+def _requester(services: Services, caller: Caller, body: TicketIn, condition: str) -> Any:
+    email = (body.requester_email or "").strip().lower()
+    if not email or email == caller.user.email:
+        return caller.user.id
+    if condition == "own":
+        raise Problem(403, "you may open tickets only for yourself")
+    existing = services.app.user_by_email(email)
+    if existing is not None:
+        return existing.id
+    return services.app.create_user(
+        actor=caller.actor, email=email, name=body.requester_name or "", role="customer"
+    ).id
+
+
+def _is_note(changes: dict[str, Any]) -> bool:
+    return changes.get("kind") == "note"
+
+
+def ticket_out(services: Services, caller: Caller, ticket: Ticket) -> dict[str, Any]:
+    people: dict[Any, PersonOut | None] = {}
+
+    def person(user_id: Any) -> PersonOut | None:
+        if user_id is None:
+            return None
+        if user_id not in people:
+            user = services.app.find_user(user_id)
+            people[user_id] = (
+                PersonOut(id=user.id, email=user.email, name=user.name) if user else None
+            )
+        return people[user_id]
+
+    notes = services.access.allowed(caller.subject, ticket_record(ticket), "read_notes")
+    messages = [
+        {
+            **{
+                k: m[k]
+                for k in (
+                    "kind",
+                    "actor",
+                    "channel",
+                    "visible_text",
+                    "full_text",
+                    "attachments",
+                    "email_message_id",
+                    "at",
+                )
+            },
+            "id": m["message_id"],
+            "author": person(m.get("author_id")),
+        }
+        for m in ticket.messages
+        if notes or m["kind"] != "note"
+    ]
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "category": ticket.category,
+        "department_id": ticket.department_id,
+        "requester": person(ticket.requester_id),
+        "assignee": person(ticket.assignee_id),
+        "due_at": ticket.due_at,
+        "tags": ticket.tags,
+        "created_at": ticket.created_on,
+        "updated_at": ticket.modified_on,
+        "version": ticket.version,
+        "reopen_count": ticket.reopen_count,
+        "first_response_at": ticket.first_response_at,
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "messages": messages,
+    }
