@@ -54,3 +54,9 @@ class ConflictError(DomainError):
 
 class StoreUnavailableError(Exception):
     """The event store cannot be reached; nothing was written."""
+
+
+class AuthenticationError(DomainError):
+    """Sign-in or a session was refused: wrong credentials, an ended session, a reused token."""
+
+    code = "unauthenticated"
