@@ -10,10 +10,13 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError
 
 from ledgerdesk.adapters.blob_store import FileBlobStore
+from ledgerdesk.adapters.casbin_access import AccessControl
 from ledgerdesk.adapters.clock import SystemClock
 from ledgerdesk.adapters.event_store import postgres_env, store_env
 from ledgerdesk.adapters.log_reader import log_reader_for
 from ledgerdesk.adapters.passwords import Argon2Hasher
+from ledgerdesk.adapters.throttle import LoginThrottle
+from ledgerdesk.adapters.tokens import TokenService
 from ledgerdesk.domain.application import LedgerDesk
 from ledgerdesk.domain.application.core import describe_store_error
 from ledgerdesk.domain.errors import StoreUnavailableError
@@ -27,6 +30,9 @@ class Services:
     app: LedgerDesk
     blobs: BlobStore
     passwords: PasswordHasher
+    tokens: TokenService
+    throttle: LoginThrottle
+    access: AccessControl
 
     def close(self) -> None:
         self.app.close()
@@ -55,6 +61,10 @@ def bootstrap(
         app=app,
         blobs=overrides.pop("blobs", None) or FileBlobStore(settings.data_dir / "blobs"),
         passwords=overrides.pop("passwords", None) or Argon2Hasher(),
+        tokens=overrides.pop("tokens", None)
+        or TokenService(settings.resolved_secret_key(), clock=app.clock),
+        throttle=overrides.pop("throttle", None) or LoginThrottle(app.clock),
+        access=overrides.pop("access", None) or AccessControl(app),
     )
     if overrides:
         raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
@@ -64,7 +74,11 @@ def bootstrap(
 def migrate(settings: Settings) -> None:
     """Create the tables once. On PostgreSQL an advisory lock keeps concurrent migrations apart."""
     with _store_errors(), _migration_lock(settings):
-        bootstrap(settings, create_tables=True).close()
+        services = bootstrap(settings, create_tables=True)
+        try:
+            services.access.seed()  # the default access policy, stored once as an event
+        finally:
+            services.close()
 
 
 @contextmanager

@@ -44,6 +44,9 @@ MANIFEST: dict = {
             "Reactivated",
         ],
         "ledgerdesk.domain.seal:LogSeal": ["Started", "Sealed"],
+        "ledgerdesk.domain.session:Session": ["Started", "Refreshed", "Revoked"],
+        "ledgerdesk.domain.access:AccessPolicy": ["Seeded", "RuleAdded", "RuleRemoved"],
+        "ledgerdesk.domain.idempotency:IdempotencyRecord": ["Recorded"],
     },
     "ticket_number": {
         "prefix": "T-",
@@ -59,8 +62,11 @@ MANIFEST: dict = {
         {"name": "seal_log", "task": "ledgerdesk.jobs.tasks:seal_log", "cron": "*/10 * * * *"},
     ],
     "mail_templates": [],
-    # Casbin model and default policy (with the API issue).
-    "access": {},
+    "access": {
+        "model": "policies/access_model.conf",
+        "policy": "policies/access_policy.csv",
+        "enforcer": "ledgerdesk.adapters.casbin_access:AccessControl",
+    },
     "reports": [],
     "cli": "ledgerdesk.cli:app",
     "demo": {

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledgerdesk.domain.errors import (
+    AuthenticationError,
     ConflictError,
     DomainError,
     IllegalTransitionError,
@@ -26,6 +27,7 @@ from ledgerdesk.domain.errors import (
 log = logging.getLogger("ledgerdesk.api")
 PROBLEM = "application/problem+json"
 STATUS_FOR: list[tuple[type[DomainError], int]] = [
+    (AuthenticationError, 401),
     (NotFoundError, 404),
     (ValidationError, 422),
     (IllegalTransitionError, 409),
@@ -86,7 +88,7 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, error: DomainError) -> JSONResponse:
         extra: dict[str, Any] = {"code": error.code}
         if isinstance(error, ValidationError):
-            extra["errors"] = [{"field": error.field, "message": error.message}]
+            extra["errors"] = [{"field": error.field, "message": error.reason}]
         return problem(status_for(error), error.message, **extra)
 
     @app.exception_handler(StoreUnavailableError)

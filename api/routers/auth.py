@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Request, Response
 
 from ledgerdesk.api.deps import CurrentCaller, ServicesDep, client_ip
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.api.schemas import LoginIn, RefreshIn, TokensOut, UserOut
-from ledgerdesk.domain.errors import DomainError
+from ledgerdesk.domain.errors import AuthenticationError, DomainError
 from ledgerdesk.domain.user import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -34,7 +32,7 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> TokensOut:
             user_agent=request.headers.get("user-agent", "")[:200],
             ip=ip,
         )
-    except DomainError:
+    except AuthenticationError:
         services.throttle.failed(body.email, ip)
         raise Problem(401, "wrong email or password") from None
     services.throttle.succeeded(body.email, ip)
@@ -48,8 +46,8 @@ def refresh(body: RefreshIn, services: ServicesDep) -> TokensOut:
 
     try:
         claims = services.tokens.verify_refresh(body.refresh_token)
-        session = services.app.refresh(UUID(str(claims.sid)), claims.gen)
-    except (InvalidToken, DomainError, ValueError) as error:
+        session = services.app.refresh(claims.session_id, claims.generation)
+    except (InvalidToken, DomainError) as error:
         raise Problem(401, f"the refresh token is not valid: {error}") from None
     return _tokens(services, session)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from ledgerdesk.domain.application.access import AccessCommands
 from ledgerdesk.domain.application.audit import AuditQueries
+from ledgerdesk.domain.application.auth import AuthCommands
 from ledgerdesk.domain.application.directory import DirectoryCommands
 from ledgerdesk.domain.application.tickets import TicketCommands
 
 
-class LedgerDesk(TicketCommands, DirectoryCommands, AccessCommands, AuditQueries):
-    """Tickets, users, departments, SLA data, access rules and the audit trail."""
+class LedgerDesk(TicketCommands, DirectoryCommands, AccessCommands, AuthCommands, AuditQueries):
+    """Tickets, users, departments, SLA data, access rules, sign-ins and the audit trail."""
+
+    name = "LedgerDesk"  # eventsourcing names PostgreSQL tables after the application
 
 
 __all__ = ["LedgerDesk"]
