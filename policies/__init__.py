@@ -1,1 +1,1 @@
-"""Rules as data: the access model and default policy (Casbin), and later reactions and SLA rules."""
+"""Rules as data: the access model and default policy (Casbin); later reactions and SLA rules."""

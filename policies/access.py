@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+
 @dataclass(frozen=True)
 class Subject:
     """The signed-in user as the rules see them."""

@@ -8,6 +8,7 @@ from ledgerdesk.api.deps import CurrentCaller, ServicesDep, client_ip
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.api.schemas import LoginIn, RefreshIn, TokensOut, UserOut
 from ledgerdesk.domain.errors import AuthenticationError, DomainError
+from ledgerdesk.domain.session import Session
 from ledgerdesk.domain.user import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -65,8 +66,8 @@ def me(caller: CurrentCaller) -> User:
     return caller.user
 
 
-def _tokens(services: ServicesDep, session: object) -> TokensOut:
-    user = services.app.user(session.user_id)  # type: ignore[attr-defined]
+def _tokens(services: ServicesDep, session: Session) -> TokensOut:
+    user = services.app.user(session.user_id)
     pair = services.tokens.issue(session, user)
     return TokensOut(
         access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in
