@@ -52,7 +52,7 @@ def open_ticket(
     requester = _requester(services, caller, body, condition)
     department = app.department(body.department).id if body.department else None
 
-    def produce() -> str:
+    def produce() -> Ticket:
         return app.open_ticket(
             actor=caller.actor,
             subject=body.subject,
@@ -64,15 +64,16 @@ def open_ticket(
             due_at=body.due_at,
             tags=body.tags,
             channel="api" if caller.user.is_staff else "portal",
-        ).number
+        )
 
     if idempotency_key is None:
-        number = produce()
+        ticket = produce()  # the aggregate as saved: no second read
     else:
         fingerprint = hashlib.sha256(canonical_json(jsonable(body)).encode()).hexdigest()
-        number = app.once(caller.actor, idempotency_key, fingerprint, produce)
-    response.headers["Location"] = f"/tickets/{number}"
-    return ticket_out(services, caller, app.ticket(number))
+        number = app.once(caller.actor, idempotency_key, fingerprint, lambda: produce().number)
+        ticket = app.ticket(number)
+    response.headers["Location"] = f"/tickets/{ticket.number}"
+    return ticket_out(services, caller, ticket)
 
 
 @router.get("/{number}", response_model=TicketOut)

@@ -1,0 +1,115 @@
+"""`python -m ledgerdesk.bench.api`: ticket creation through HTTP, uvicorn on loopback.
+
+16 concurrent clients POST /tickets for a fixed time against a real `ledgerdesk serve`
+process; prints tickets/s and latency percentiles. PostgreSQL when LEDGERDESK_BENCH_DATABASE_URL
+is set (a fresh schema, dropped afterwards), else SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from ledgerdesk.bench.run import emit
+from ledgerdesk.bootstrap import bootstrap, migrate
+from ledgerdesk.settings import Settings
+
+PASSWORD = "bench-password-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _client(base: str, token: str, stop_at: float, latencies: list[float], errors: list[int]) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        n = 0
+        while time.perf_counter() < stop_at:
+            n += 1
+            started = time.perf_counter()
+            response = await client.post("/tickets", json={
+                "subject": f"Bench ticket {n}", "text": "The printer is on fire again.",
+                "requester_email": "customer@bench.test", "priority": "normal"})
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 201:
+                errors.append(response.status_code)
+
+
+async def _load(base: str, token: str, clients: int, seconds: float) -> tuple[list[float], list[int], float]:
+    latencies: list[float] = []
+    errors: list[int] = []
+    started = time.perf_counter()
+    stop_at = started + seconds
+    await asyncio.gather(*(_client(base, token, stop_at, latencies, errors) for _ in range(clients)))
+    return latencies, errors, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=15)
+    args = parser.parse_args()
+    extra = Settings.from_env().extra
+    pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
+    store = "postgres" if pg_url else "sqlite"
+    with tempfile.TemporaryDirectory() as tmp:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        settings = Settings(data_dir=Path(tmp), secret_key="bench-secret")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERDESK_")}
+        env.update(LEDGERDESK_DATA_DIR=tmp, LEDGERDESK_SECRET_KEY="bench-secret")
+        if pg_url:
+            url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema={schema}"
+            settings = settings.with_changes(database_url=url)
+            env["LEDGERDESK_DATABASE_URL"] = url
+        migrate(settings)
+        svc = bootstrap(settings)
+        agent = svc.app.create_user(actor="system:bench", email="agent@bench.test", role="admin",
+                                    password_hash=svc.passwords.hash(PASSWORD))
+        svc.close()
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            token = httpx.post(f"{base}/auth/login", json={"email": agent.email, "password": PASSWORD}
+                               ).json()["access_token"]
+            asyncio.run(_load(base, token, args.clients, 2))  # warm up
+            latencies, errors, elapsed = asyncio.run(_load(base, token, args.clients, args.seconds))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            if pg_url:
+                import psycopg
+
+                with psycopg.connect(pg_url.split("?")[0], autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    latencies.sort()
+    emit(f"http_create_tickets_per_s.{store}", len(latencies) / elapsed)
+    emit(f"http_create_p50_ms.{store}", latencies[len(latencies) // 2] * 1000)
+    emit(f"http_create_p99_ms.{store}", latencies[int(len(latencies) * 0.99)] * 1000)
+    emit(f"http_create_errors.{store}", len(errors))
+
+
+if __name__ == "__main__":
+    main()
