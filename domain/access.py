@@ -14,8 +14,17 @@ POLICY_ID: UUID = uuid5(NAMESPACE_URL, "https://ledgerdesk.dev/ns/access-policy"
 CONDITIONS = ("any", "own", "department")
 RESOURCES = ("*", "ticket", "user", "department", "policy", "audit")
 ACTIONS = (
-    "*", "create", "read", "read_notes", "reply", "note", "update", "assign", "transition",
-    "deactivate", "manage",
+    "*",
+    "create",
+    "read",
+    "read_notes",
+    "reply",
+    "note",
+    "update",
+    "assign",
+    "transition",
+    "deactivate",
+    "manage",
 )
 
 
