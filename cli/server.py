@@ -39,6 +39,11 @@ def serve_command(
     base = f"http://{host}:{port}"
     users = services.app.user_ids(limit=1)
     err_console.print(f"[bold green]ledgerdesk[/] serving at {base}  (API docs: {base}/docs)")
+    err_console.print(
+        f"Sign in: POST {base}/auth/login with your email and password (see docs/api.md), "
+        f"or try it from {base}/docs.",
+        soft_wrap=True,
+    )
     if not users:
         err_console.print(
             "No users yet. Create an admin to sign in with:\n"
