@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledgerdesk import __version__
 from ledgerdesk.api import errors
+from ledgerdesk.api.deps import CallerCache
 from ledgerdesk.api.routers import auth, departments, policies, tickets, users
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.errors import StoreUnavailableError
@@ -31,6 +32,7 @@ def create_app(services: Services) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.callers = CallerCache()
     errors.install(app)
     for router in (auth.router, tickets.router, users.router, departments.router, policies.router):
         app.include_router(router)

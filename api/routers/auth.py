@@ -41,22 +41,27 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> TokensOut:
 
 
 @router.post("/refresh", response_model=TokensOut)
-def refresh(body: RefreshIn, services: ServicesDep) -> TokensOut:
+def refresh(body: RefreshIn, services: ServicesDep, request: Request) -> TokensOut:
     """Trade a refresh token for new tokens; each refresh token works once."""
     from ledgerdesk.adapters.tokens import InvalidToken
 
     try:
         claims = services.tokens.verify_refresh(body.refresh_token)
+    except InvalidToken as error:
+        raise Problem(401, f"the refresh token is not valid: {error}") from None
+    try:
         session = services.app.refresh(claims.session_id, claims.generation)
-    except (InvalidToken, DomainError) as error:
+    except DomainError as error:
+        request.app.state.callers.forget(claims.session_id)  # a reuse ended the session
         raise Problem(401, f"the refresh token is not valid: {error}") from None
     return _tokens(services, session)
 
 
 @router.post("/logout", status_code=204)
-def logout(caller: CurrentCaller, services: ServicesDep) -> Response:
+def logout(caller: CurrentCaller, services: ServicesDep, request: Request) -> Response:
     """End this sign-in: its refresh token and access tokens stop working."""
     services.app.sign_out(caller.session_id, actor=caller.actor)
+    request.app.state.callers.forget(caller.session_id)
     return Response(status_code=204)
 
 

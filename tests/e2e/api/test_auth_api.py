@@ -96,3 +96,12 @@ def test_a_request_without_a_token_is_told_to_sign_in(api):
     response = api.client.get("/tickets/T-1")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_reused_refresh_token_ends_access_even_for_a_remembered_caller(api):
+    first = api.login("alice@customer.test")
+    second = api.client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]}).json()
+    headers = {"Authorization": f"Bearer {second['access_token']}"}
+    assert api.client.get("/auth/me", headers=headers).status_code == 200  # now remembered
+    api.client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})  # reuse
+    assert api.client.get("/auth/me", headers=headers).status_code == 401
