@@ -21,6 +21,9 @@ from ledgerdesk.domain.application import LedgerDesk
 from ledgerdesk.domain.application.core import describe_store_error
 from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.ports import BlobStore, PasswordHasher
+from ledgerdesk.projections.runtime import ProjectionRuntime
+from ledgerdesk.projections.ticket_index.projection import TicketIndexProjection
+from ledgerdesk.projections.ticket_index.view import TicketIndexView
 from ledgerdesk.settings import Settings
 
 
@@ -33,8 +36,11 @@ class Services:
     tokens: TokenService
     throttle: LoginThrottle
     access: AccessControl
+    ticket_index: TicketIndexView
+    projections: ProjectionRuntime  # not started here: `serve` and the API start it
 
     def close(self) -> None:
+        self.projections.stop()
         self.app.close()
 
 
@@ -65,10 +71,34 @@ def bootstrap(
         or TokenService(settings.resolved_secret_key(), clock=app.clock),
         throttle=overrides.pop("throttle", None) or LoginThrottle(app.clock),
         access=overrides.pop("access", None) or AccessControl(app),
+        **_read_models(app, settings, create_tables),
     )
     if overrides:
         raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
     return services
+
+
+def _read_models(app: LedgerDesk, settings: Settings, create_tables: bool) -> dict[str, Any]:
+    """The read models live beside the events (same SQLite file or PostgreSQL schema)."""
+    datastore: Any = app.factory.datastore  # type: ignore[attr-defined]
+    ticket_index: TicketIndexView
+    if settings.is_embedded:
+        from ledgerdesk.projections.ticket_index.sqlite import SQLiteTicketIndexView
+
+        ticket_index = SQLiteTicketIndexView(datastore)
+    else:
+        from ledgerdesk.projections.ticket_index.postgres import PostgresTicketIndexView
+
+        ticket_index = PostgresTicketIndexView(datastore)
+    if create_tables:
+        with _store_errors():
+            ticket_index.create_table()
+    runtime = ProjectionRuntime(
+        app,
+        [TicketIndexProjection(ticket_index, app.name)],
+        poll_interval=0.5 if settings.is_embedded else 2.0,
+    )
+    return {"ticket_index": ticket_index, "projections": runtime}
 
 
 def migrate(settings: Settings) -> None:

@@ -6,6 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -34,6 +35,8 @@ from ledgerdesk.domain.values import text as v_text
 T = TypeVar("T")
 log = logging.getLogger("ledgerdesk.app")
 ATTEMPTS = 30  # a command meeting a concurrent write is re-run this many times at most
+# The log position of the last save made in this thread (or task): what a reader waits for.
+_last_position: ContextVar[int | None] = ContextVar("ledgerdesk_last_position", default=None)
 
 
 class _UtcClock:
@@ -67,6 +70,8 @@ class Core(Application[UUID]):
         env.setdefault("IS_SNAPSHOTTING_ENABLED", "y")
         super().__init__(env)
         self.numbers = NumberAllocator(self._number_taken)
+        # Called after each save with its recordings (the read models' runtime wakes up here).
+        self.after_save: list[Callable[[list[Recording[UUID]]], None]] = []
 
     def construct_mapper(self) -> Mapper[UUID]:
         mapper = super().construct_mapper()
@@ -87,6 +92,21 @@ class Core(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if not recordings:
+            return
+        _last_position.set(max(r.notification.id for r in recordings))
+        for callback in list(self.after_save):
+            try:
+                callback(recordings)
+            except Exception:  # the events are saved; a listener's failure must not undo that
+                log.exception("an after-save callback failed")
+
+    @property
+    def last_position(self) -> int | None:
+        """The log position of this thread's (or task's) last saved command, if any."""
+        return _last_position.get()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Unlike the library's default, never read the process environment: settings.py does.

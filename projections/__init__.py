@@ -1,0 +1,1 @@
+"""Read models: one folder per view (view, projection, postgres, sqlite) and their runtime."""

@@ -1,0 +1,328 @@
+"""Keeping read models current: catch-up after each save, log following, restarts, waits.
+
+One thread per projection reads the log from the view's tracking position and applies it in
+batches (one transaction each, with the tracking row). It wakes up when this process saves
+(the application's `after_save` callbacks), when PostgreSQL notifies a write by any process
+(eventsourcing's LISTEN/NOTIFY subscription), or after `poll_interval` (SQLite writes by
+other processes). `wait(position)` blocks on a condition that each processed batch notifies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification, Recording, Tracking
+
+log = logging.getLogger("ledgerdesk.projections")
+MAX_BACKOFF = 5.0
+
+
+class TrackingMovedError(Exception):
+    """A view's tracking position is not the one a batch was computed from."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"the view's tracking position moved to {position}")
+        self.position = position
+
+
+class RebuildableView(Protocol):
+    def position(self, application_name: str) -> int: ...
+
+    def create_table(self) -> None: ...
+
+    def drop_tables(self) -> None: ...
+
+    def shadow(self) -> Any: ...
+
+    def replace_with(self, shadow: Any, application_name: str) -> bool: ...
+
+
+class BatchProjection(Protocol):
+    name: str
+    topics: tuple[str, ...]
+
+    @property
+    def view(self) -> Any: ...
+
+    def process_events(
+        self, items: Sequence[tuple[Any | None, Tracking]], expected: int | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+    running: bool
+    failures: int
+    last_error: str
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class _Follower:
+    """One projection: its thread, its position and the condition waiters sleep on."""
+
+    def __init__(self, runtime: ProjectionRuntime, projection: BatchProjection) -> None:
+        self.runtime = runtime
+        self.projection = projection
+        self.topics = frozenset(projection.topics)
+        self.position: int | None = None
+        self.changed = threading.Condition()
+        self.wake = threading.Event()
+        self.lock = threading.Lock()  # one batch at a time through the projection object
+        self.failures = 0
+        self.last_error = ""
+        self.thread: threading.Thread | None = None
+
+    def advance(self, position: int) -> None:
+        with self.changed:
+            self.position = position
+            self.changed.notify_all()
+
+    def catch_up(self, batch_size: int) -> int:
+        """Apply everything after the view's position; returns how many events were read."""
+        app = self.runtime.app
+        done = 0
+        with self.lock:
+            if self.position is None:
+                self.advance(self.projection.view.position(app.name))
+            while True:
+                assert self.position is not None
+                notifications = app.recorder.select_notifications(
+                    start=self.position, limit=batch_size, inclusive_of_start=False
+                )
+                if not notifications:
+                    return done
+                try:
+                    self.projection.process_events(
+                        self.runtime.decode(notifications, self.topics), expected=self.position
+                    )
+                except TrackingMovedError as moved:  # another process (or a rebuild) moved it
+                    self.advance(moved.position)
+                    continue
+                self.advance(notifications[-1].id)
+                done += len(notifications)
+                if len(notifications) < batch_size:
+                    return done
+
+    def run(self) -> None:
+        backoff = 0.05
+        stopping = self.runtime.stopping
+        while not stopping.is_set():
+            self.wake.wait(self.runtime.poll_interval)
+            self.wake.clear()
+            if stopping.is_set():
+                return
+            try:
+                self.catch_up(self.runtime.batch_size)
+                backoff = 0.05
+            except Exception as error:
+                self.failures += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.exception(
+                    "projection %s failed (%d so far); restarting from its tracking position",
+                    self.projection.name,
+                    self.failures,
+                )
+                with self.lock:  # re-read from the view: nothing of the failed batch was kept
+                    self.position = None
+                stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                self.wake.set()
+
+
+class ProjectionRuntime:
+    def __init__(
+        self,
+        app: Application[Any],
+        projections: Sequence[BatchProjection],
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.app = app
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.stopping = threading.Event()
+        self.followers = {p.name: _Follower(self, p) for p in projections}
+        self._subscription: Any = None
+        self._follow_thread: threading.Thread | None = None
+        self._started = False
+
+    @property
+    def projections(self) -> dict[str, BatchProjection]:
+        return {name: f.projection for name, f in self.followers.items()}
+
+    # Running -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following the log (idempotent)."""
+        if self._started:
+            return
+        self._started = True
+        self.stopping.clear()
+        callbacks = getattr(self.app, "after_save", None)
+        if callbacks is not None:
+            callbacks.append(self._saved)
+        for follower in self.followers.values():
+            follower.thread = threading.Thread(
+                target=follower.run, name=f"projection-{follower.projection.name}", daemon=True
+            )
+            follower.thread.start()
+            follower.wake.set()
+        self._follow_thread = threading.Thread(
+            target=self._follow_log, name="projection-log-follower", daemon=True
+        )
+        self._follow_thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self.stopping.set()
+        callbacks = getattr(self.app, "after_save", None)
+        if callbacks is not None and self._saved in callbacks:
+            callbacks.remove(self._saved)
+        if self._subscription is not None:
+            self._subscription.stop()
+        for follower in self.followers.values():
+            follower.wake.set()
+            if follower.thread is not None:
+                follower.thread.join(timeout)
+        if self._follow_thread is not None:
+            self._follow_thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._started
+
+    def catch_up(self) -> int:
+        """Apply everything new now, in the calling thread (CLI, tests)."""
+        return sum(f.catch_up(self.batch_size) for f in self.followers.values())
+
+    def wait(self, position: int | None, timeout: float = 5.0) -> bool:
+        """Block until every projection has processed the log up to `position` (read your
+        writes); False on timeout. Without a running runtime, catch up in this thread."""
+        if not position:
+            return True
+        if not self._started:
+            self.catch_up()
+        deadline = time.monotonic() + timeout
+        for follower in self.followers.values():
+            with follower.changed:
+
+                def reached(f: _Follower = follower) -> bool:
+                    return f.position is not None and f.position >= position
+
+                if reached():
+                    continue
+                follower.wake.set()
+                if not follower.changed.wait_for(reached, max(deadline - time.monotonic(), 0)):
+                    return False
+        return True
+
+    def wait_for_last_command(self, timeout: float = 5.0) -> bool:
+        """Wait until the read models show what this thread's last command saved."""
+        return self.wait(getattr(self.app, "last_position", None), timeout)
+
+    def _saved(self, recordings: list[Recording[Any]]) -> None:
+        if recordings:
+            self._wake_all(recordings[-1].notification.id)
+
+    def _wake_all(self, position: int) -> None:
+        for follower in self.followers.values():
+            if follower.position is None or follower.position < position:
+                follower.wake.set()
+
+    def _follow_log(self) -> None:
+        """Wake the projections when any process writes (PostgreSQL LISTEN/NOTIFY)."""
+        topics = sorted({t for f in self.followers.values() for t in f.topics})
+        while not self.stopping.is_set():
+            try:
+                head = self.app.recorder.max_notification_id() or 0
+                with self.app.recorder.subscribe(gt=head, topics=topics) as subscription:
+                    self._subscription = subscription
+                    if self.stopping.is_set():
+                        return
+                    for notification in subscription:
+                        self._wake_all(notification.id)
+            except NotImplementedError:
+                return  # SQLite: polling, and the in-process callbacks, are enough
+            except Exception:
+                log.exception("following the log failed; trying again in a second")
+                self.stopping.wait(1.0)
+
+    # Decoding ----------------------------------------------------------------------------------
+
+    def decode(
+        self, notifications: Sequence[Notification], topics: frozenset[str]
+    ) -> list[tuple[Any | None, Tracking]]:
+        """Domain events for the topics a projection handles; None for the others."""
+        name, mapper = self.app.name, self.app.mapper
+        return [
+            (mapper.to_domain_event(n) if n.topic in topics else None, Tracking(name, n.id))
+            for n in notifications
+        ]
+
+    # Status and rebuilding ----------------------------------------------------------------------
+
+    def status(self) -> list[ProjectionStatus]:
+        head = self.app.recorder.max_notification_id() or 0
+        return [
+            ProjectionStatus(
+                name=name,
+                position=f.projection.view.position(self.app.name),
+                head=head,
+                running=self._started,
+                failures=f.failures,
+                last_error=f.last_error,
+            )
+            for name, f in self.followers.items()
+        ]
+
+    def rebuild(
+        self,
+        name: str,
+        progress: Callable[[int, int], None] | None = None,
+        batch_size: int = 2000,
+        attempts: int = 20,
+    ) -> int:
+        """Replay the whole log into fresh tables, then swap them in; returns events read.
+
+        The live view keeps serving (and following the log) meanwhile. The swap happens only
+        when the rebuilt tables are at least as far along as the live ones.
+        """
+        follower = self.followers[name]
+        live = follower.projection.view
+        shadow = live.shadow()
+        shadow.drop_tables()
+        shadow.create_table()
+        rebuilding = type(follower.projection)(shadow, self.app.name)  # type: ignore[call-arg]
+        shadow_follower = _Follower(self, rebuilding)
+        shadow_follower.position = 0
+        done = 0
+        for _ in range(attempts):
+            while True:
+                read = shadow_follower.catch_up(batch_size)
+                done += read
+                if progress is not None:
+                    head = self.app.recorder.max_notification_id() or 0
+                    progress(shadow_follower.position or 0, head)
+                if read < batch_size:
+                    break
+            if live.replace_with(shadow, self.app.name):
+                with follower.lock:
+                    follower.position = None  # re-read from the swapped-in tables
+                follower.wake.set()
+                return done
+        raise RuntimeError(f"the rebuild of {name} could not catch up with the live view")

@@ -1,0 +1,1 @@
+"""The ticket index: lists, search and dashboard counters over every ticket."""

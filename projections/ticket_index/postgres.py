@@ -1,0 +1,456 @@
+"""The ticket index on PostgreSQL: tables beside the events, tsvector documents with GIN."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg.sql import SQL, Composed
+
+from ledgerdesk.projections.runtime import TrackingMovedError
+from ledgerdesk.projections.ticket_index import query as qry
+from ledgerdesk.projections.ticket_index.view import (
+    TOTAL_CAP,
+    Changes,
+    Counters,
+    DepartmentRow,
+    Page,
+    Scope,
+    TicketIndexView,
+    TicketQuery,
+    TicketRow,
+    UserNotification,
+    UserRow,
+)
+
+CONFIG = "english"  # stemming: "printers" finds "printer"
+MAX_LEXEMES = 50_000  # a document stops growing here (PostgreSQL caps a tsvector at 1 MB)
+WRITE_COLUMNS = (
+    "id", "number", "n", "subject", "requester_id", "department_id", "category", "priority",
+    "priority_rank", "status", "assignee_id", "due_at", "tags", "created_at", "updated_at",
+    "version", "reopen_count", "first_response_at", "resolved_at", "closed_at", "participants",
+    "message_count", "public_message_count", "last_customer_activity_at",
+    "last_agent_activity_at", "sla_first_response_due_at", "sla_resolution_due_at",
+    "sla_breached",
+)  # fmt: skip
+READ_COLUMNS = tuple(c for c in WRITE_COLUMNS if c != "priority_rank")
+JOINED = (
+    "ru.name AS requester_name, ru.email AS requester_email, au.name AS assignee_name, "
+    "au.email AS assignee_email, d.name AS department_name"
+)
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dialect):
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        prefix: str = "ticket_index",
+        deferred_indexes: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["tracking_table_name"] = f"{prefix}_tracking"
+        super().__init__(datastore, **kwargs)
+        self.prefix = prefix
+        schema = quoted(datastore.schema)
+        self.tickets = f"{schema}.{quoted(prefix + '_tickets')}"
+        self.users = f"{schema}.{quoted(prefix + '_users')}"
+        self.departments = f"{schema}.{quoted(prefix + '_departments')}"
+        self.tracking = f"{schema}.{quoted(prefix + '_tracking')}"
+        self.inbox = f"{schema}.{quoted('ledgerdesk_notifications')}"
+        self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._table_statements())
+        if not deferred_indexes:
+            self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._index_statements())
+
+    def _table_statements(self) -> list[str]:
+        ts = "timestamptz"
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.users} (id uuid PRIMARY KEY, email text NOT NULL, "
+            "name text NOT NULL, role text NOT NULL, active boolean NOT NULL, "
+            "department_ids uuid[] NOT NULL, search_key text NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.departments} (id uuid PRIMARY KEY, "
+            "slug text NOT NULL, name text NOT NULL, active boolean NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.tickets} (id uuid PRIMARY KEY, "
+            "number text NOT NULL, n bigint NOT NULL UNIQUE, subject text NOT NULL, "
+            "requester_id uuid NOT NULL, department_id uuid, category text NOT NULL, "
+            "priority text NOT NULL, priority_rank smallint NOT NULL, status text NOT NULL, "
+            f"assignee_id uuid, due_at {ts}, tags text[] NOT NULL, created_at {ts} NOT NULL, "
+            f"updated_at {ts} NOT NULL, version integer NOT NULL, reopen_count integer NOT NULL, "
+            f"first_response_at {ts}, resolved_at {ts}, closed_at {ts}, "
+            "participants uuid[] NOT NULL, message_count integer NOT NULL, "
+            f"public_message_count integer NOT NULL, last_customer_activity_at {ts}, "
+            f"last_agent_activity_at {ts}, sla_first_response_due_at {ts}, "
+            f"sla_resolution_due_at {ts}, sla_breached boolean NOT NULL DEFAULT false, "
+            "doc_public tsvector NOT NULL, doc_internal tsvector NOT NULL, "
+            "doc_all tsvector GENERATED ALWAYS AS (doc_public || doc_internal) STORED)",
+            f"CREATE TABLE IF NOT EXISTS {self.inbox} (user_id uuid NOT NULL, id uuid NOT NULL, "
+            f"kind text NOT NULL, ticket_id uuid, title text NOT NULL, body text NOT NULL, "
+            f"created_at {ts} NOT NULL, read_at {ts}, PRIMARY KEY (user_id, id))",
+            "CREATE INDEX IF NOT EXISTS ledgerdesk_notifications_recent "
+            f"ON {self.inbox} (user_id, created_at DESC)",
+        ]
+
+    def _index_statements(self) -> list[str]:
+        p, t = self.prefix, self.tickets
+        indexes = {
+            "updated": "(updated_at, n)",
+            "created": "(created_at, n)",
+            "due": "(due_at, n)",
+            "priority": "(priority_rank, n)",
+            "status": "(status)",
+            "requester": "(requester_id)",
+            "assignee": "(assignee_id)",
+            "department": "(department_id, status)",
+            "tags": "USING gin (tags)",
+            "participants": "USING gin (participants)",
+            "doc_public": "USING gin (doc_public)",
+            "doc_all": "USING gin (doc_all)",
+        }
+        return [
+            f"CREATE INDEX IF NOT EXISTS {quoted(f'{p}_tickets_{name}')} ON {t} {how}"
+            for name, how in indexes.items()
+        ]
+
+    # Dialect -----------------------------------------------------------------------------------
+
+    def uuid(self, value: UUID) -> Any:
+        return value
+
+    def time(self, value: datetime) -> Any:
+        return value
+
+    def literal_time(self, value: datetime) -> str:
+        return f"'{value.isoformat()}'::timestamptz"
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    def has_all_tags(self, tags: Sequence[str]) -> tuple[str, list[Any]]:
+        return "t.tags @> ?::text[]", [list(tags)]
+
+    def has_participant(self, user_id: UUID) -> tuple[str, list[Any]]:
+        return "t.participants @> ARRAY[?::uuid]", [user_id]
+
+    def contains(self, column: str) -> str:
+        return f"strpos({column}, ?) > 0"
+
+    # Writing -----------------------------------------------------------------------------------
+
+    def load_tickets(self, ids: Iterable[UUID]) -> dict[UUID, TicketRow]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        rows = self._fetch(
+            f"SELECT {', '.join(READ_COLUMNS)} FROM {self.tickets} WHERE id = ANY(?)", [wanted]
+        )
+        return {r["id"]: TicketRow(**r) for r in rows}
+
+    def load_users(self, ids: Iterable[UUID]) -> dict[UUID, UserRow]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        sql = f"SELECT id, email, name, role, active, department_ids FROM {self.users}"
+        return {r["id"]: UserRow(**r) for r in self._fetch(f"{sql} WHERE id = ANY(?)", [wanted])}
+
+    def load_departments(self, ids: Iterable[UUID]) -> dict[UUID, DepartmentRow]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        sql = f"SELECT id, slug, name, active FROM {self.departments} WHERE id = ANY(?)"
+        return {r["id"]: DepartmentRow(**r) for r in self._fetch(sql, [wanted])}
+
+    def write(self, changes: Changes, tracking: Tracking, expected: int) -> None:
+        with self.datastore.transaction(commit=True) as cur:
+            # The row exists before it is locked, so two first batches cannot both pass.
+            cur.execute(
+                f"INSERT INTO {self.tracking} VALUES (%s, 0) ON CONFLICT DO NOTHING",
+                (tracking.application_name,),
+            )
+            cur.execute(
+                f"SELECT notification_id FROM {self.tracking} "
+                "WHERE application_name = %s FOR UPDATE",
+                (tracking.application_name,),
+            )
+            found = cur.fetchone()
+            current = found["notification_id"] if found else 0
+            if current != expected:
+                raise TrackingMovedError(current)
+            self._write_rows(cur, changes)
+            self._insert_tracking(cur, tracking)
+
+    def _write_rows(self, cur: Any, c: Changes) -> None:
+        if c.users:
+            cur.executemany(
+                f"INSERT INTO {self.users} VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, "
+                "role = EXCLUDED.role, active = EXCLUDED.active, "
+                "department_ids = EXCLUDED.department_ids, search_key = EXCLUDED.search_key",
+                [
+                    (u.id, u.email, u.name, u.role, u.active, u.department_ids, u.search_key)
+                    for u in c.users.values()
+                ],
+            )
+        if c.departments:
+            cur.executemany(
+                f"INSERT INTO {self.departments} VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name, "
+                "active = EXCLUDED.active",
+                [(d.id, d.slug, d.name, d.active) for d in c.departments.values()],
+            )
+        new = [t for t in c.tickets.values() if t.id in c.new_tickets]
+        old = [t for t in c.tickets.values() if t.id not in c.new_tickets]
+        if new:
+            values = ", ".join(["%s"] * len(WRITE_COLUMNS))
+            cur.executemany(
+                f"INSERT INTO {self.tickets} ({', '.join(WRITE_COLUMNS)}, doc_public, doc_internal)"
+                f" VALUES ({values}, setweight(to_tsvector('{CONFIG}', %s), 'A') || "
+                f"to_tsvector('{CONFIG}', %s), to_tsvector('{CONFIG}', %s))",
+                [
+                    (*_values(t), t.subject, _text(c.public_text, t), _text(c.internal_text, t))
+                    for t in new
+                ],
+            )
+        if old:
+            sets = ", ".join(f"{col} = %s" for col in WRITE_COLUMNS[1:])
+            cur.executemany(
+                f"UPDATE {self.tickets} SET {sets}, "
+                f"doc_public = {_appended('doc_public')}, "
+                f"doc_internal = {_appended('doc_internal')} WHERE id = %s",
+                [
+                    (
+                        *_values(t)[1:],
+                        *([_text(c.public_text, t)] * 2),
+                        *([_text(c.internal_text, t)] * 2),
+                        t.id,
+                    )
+                    for t in old
+                ],
+            )
+        if c.notifications:
+            cur.executemany(
+                f"INSERT INTO {self.inbox} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                [
+                    (n.user_id, n.id, n.kind, n.ticket_id, n.title, n.body, n.created_at, None)
+                    for n in c.notifications
+                ],
+            )
+
+    # Rebuilding --------------------------------------------------------------------------------
+
+    def shadow(self) -> PostgresTicketIndexView:
+        return PostgresTicketIndexView(
+            self.datastore, prefix=f"{self.prefix}_new", deferred_indexes=True
+        )
+
+    def _own_tables(self) -> list[str]:
+        return [self.tickets, self.users, self.departments, self.tracking]
+
+    def drop_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as cur:
+            for table in self._own_tables():
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def replace_with(self, shadow: TicketIndexView, application_name: str) -> bool:
+        assert isinstance(shadow, PostgresTicketIndexView)
+        with self.datastore.transaction(commit=True) as cur:
+            for statement in shadow._index_statements():  # built before the lock is taken
+                cur.execute(statement)
+        schema = self.datastore.schema
+        suffixes = ("_tickets", "_users", "_departments", "_tracking")
+        with self.datastore.transaction(commit=True) as cur:
+            cur.execute("SET LOCAL lock_timeout = '30s'")
+            cur.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+                (schema, [self.prefix + s for s in suffixes]),
+            )
+            live = [quoted(schema) + "." + quoted(r["tablename"]) for r in cur.fetchall()]
+            if live:
+                cur.execute(f"LOCK TABLE {', '.join(live)} IN ACCESS EXCLUSIVE MODE")
+            if self.tracking in live and _position(cur, self.tracking, application_name) > (
+                _position(cur, shadow.tracking, application_name)
+            ):
+                return False
+            cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = ANY(%s)",
+                (schema, [shadow.prefix + s for s in suffixes]),
+            )
+            indexes = [r["indexname"] for r in cur.fetchall()]
+            for table in live:
+                cur.execute(f"DROP TABLE {table}")
+            for suffix in suffixes:
+                cur.execute(
+                    f"ALTER TABLE {quoted(schema)}.{quoted(shadow.prefix + suffix)} "
+                    f"RENAME TO {quoted(self.prefix + suffix)}"
+                )
+            for name in indexes:
+                if name.startswith(shadow.prefix):
+                    live_name = self.prefix + name[len(shadow.prefix) :]
+                    cur.execute(
+                        f"ALTER INDEX {quoted(schema)}.{quoted(name)} RENAME TO {quoted(live_name)}"
+                    )
+        return True
+
+    # Queries -----------------------------------------------------------------------------------
+
+    def search(self, query: TicketQuery, scope: Scope) -> Page:
+        sort = qry.parse_sort(query.sort)
+        limit = qry.parse_limit(query.limit)
+        where, params = qry.query_conditions(query, self)
+        scope_sql, scope_params = qry.scope_conditions(scope, self)
+        where, params = where + scope_sql, params + scope_params
+        tsquery = self._tsquery(qry.clean_text(query.text))
+        doc = "t.doc_public" if scope.public_only else "t.doc_all"
+        if tsquery is not None:
+            where.append(f"{doc} @@ ?::tsquery")
+            params.append(tsquery)
+        if sort.key == "relevance" and tsquery is None:
+            sort = qry.Sort("updated_at", True)
+        if sort.key == "relevance":
+            sort_sql, sort_params = f"ts_rank({doc}, ?::tsquery)", [tsquery]
+        else:
+            sort_sql, sort_params = self.sort_expression(sort), []
+        total = self._count(where, params)
+        page_where, page_params = list(where), list(params)
+        if query.cursor:
+            key, n = qry.decode_cursor(query.cursor, sort)
+            page_where.append(qry.keyset_condition(sort_sql, sort.descending))
+            page_params += [*sort_params, key, n]
+        rows = self._fetch(
+            f"SELECT {self._select_list()}, {sort_sql} AS sort_key {self._from()} "
+            f"WHERE {' AND '.join(page_where) or 'true'} "
+            f"{qry.order_by(sort_sql, sort.descending)} LIMIT ?",
+            [*sort_params, *page_params, *sort_params, limit + 1],
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = qry.encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["n"]) if more else None
+        return Page([_row(r) for r in rows], cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP)
+
+    def get_ticket_row(self, ticket_id: UUID, scope: Scope) -> TicketRow | None:
+        where, params = qry.scope_conditions(scope, self)
+        condition = " AND ".join(["t.id = ?", *where])
+        rows = self._fetch(
+            f"SELECT {self._select_list()} {self._from()} WHERE {condition}", [ticket_id, *params]
+        )
+        return _row(rows[0]) if rows else None
+
+    def counters(self, scope: Scope) -> Counters:
+        where, params = qry.scope_conditions(scope, self)
+        rows = self._fetch(
+            "SELECT status, priority, department_id, assignee_id, "
+            "GROUPING(status, priority, department_id, assignee_id) AS g, count(*) AS c "
+            f"FROM {self.tickets} t WHERE {' AND '.join(where) or 'true'} GROUP BY GROUPING SETS "
+            "((status), (priority), (department_id), (assignee_id), ())",
+            params,
+        )
+        groups: dict[int, dict[Any, int]] = {0b0111: {}, 0b1011: {}, 0b1101: {}, 0b1110: {}}
+        total = 0
+        for r in rows:
+            if r["g"] == 0b1111:
+                total = r["c"]
+            else:
+                column = {0b0111: "status", 0b1011: "priority", 0b1101: "department_id"}.get(
+                    r["g"], "assignee_id"
+                )
+                groups[r["g"]][r[column]] = r["c"]
+        return Counters(total, groups[0b0111], groups[0b1011], groups[0b1101], groups[0b1110])
+
+    def notifications(
+        self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
+    ) -> list[UserNotification]:
+        unread = " AND read_at IS NULL" if unread_only else ""
+        rows = self._fetch(
+            "SELECT user_id, id, kind, ticket_id, title, body, created_at, read_at "
+            f"FROM {self.inbox} WHERE user_id = ?{unread} ORDER BY created_at DESC, id LIMIT ?",
+            [user_id, qry.parse_limit(limit)],
+        )
+        return [UserNotification(**r) for r in rows]
+
+    def unread_count(self, user_id: UUID) -> int:
+        rows = self._fetch(
+            f"SELECT count(*) AS c FROM {self.inbox} WHERE user_id = ? AND read_at IS NULL",
+            [user_id],
+        )
+        return int(rows[0]["c"])
+
+    def mark_read(self, user_id: UUID, ids: Iterable[UUID], at: datetime | None = None) -> int:
+        with self.datastore.transaction(commit=True) as cur:
+            cur.execute(
+                f"UPDATE {self.inbox} SET read_at = %s "
+                "WHERE user_id = %s AND id = ANY(%s) AND read_at IS NULL",
+                (at or datetime.now(UTC), user_id, list(ids)),
+            )
+            return int(cur.rowcount)
+
+    # Helpers -----------------------------------------------------------------------------------
+
+    def _select_list(self) -> str:
+        return ", ".join(f"t.{c}" for c in READ_COLUMNS) + ", " + JOINED
+
+    def _from(self) -> str:
+        return (
+            f"FROM {self.tickets} t LEFT JOIN {self.users} ru ON ru.id = t.requester_id "
+            f"LEFT JOIN {self.users} au ON au.id = t.assignee_id "
+            f"LEFT JOIN {self.departments} d ON d.id = t.department_id"
+        )
+
+    def _count(self, where: list[str], params: list[Any]) -> int:
+        rows = self._fetch(
+            f"SELECT count(*) AS c FROM (SELECT 1 FROM {self.tickets} t "
+            f"WHERE {' AND '.join(where) or 'true'} LIMIT ?) s",
+            [*params, TOTAL_CAP + 1],
+        )
+        return int(rows[0]["c"])
+
+    def _tsquery(self, text: str) -> str | None:
+        """The query websearch_to_tsquery makes of the text (it never fails on syntax), or
+        None when nothing searchable is left (only stop words or punctuation)."""
+        if not text:
+            return None
+        rows = self._fetch(
+            f"SELECT q::text AS q, numnode(q) AS nodes FROM websearch_to_tsquery('{CONFIG}', ?) q",
+            [text],
+        )
+        return rows[0]["q"] if rows and rows[0]["nodes"] else None
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        with self.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), list(params))
+            return list(cur.fetchall())
+
+
+def _values(t: TicketRow) -> tuple[Any, ...]:
+    return tuple(getattr(t, c) for c in WRITE_COLUMNS)
+
+
+def _text(texts: dict[UUID, list[str]], t: TicketRow) -> str:
+    return "\n".join(texts.get(t.id, ())).replace("\x00", "")
+
+
+def _appended(column: str) -> str:
+    return (
+        f"CASE WHEN %s = '' OR length({column}) > {MAX_LEXEMES} THEN {column} "
+        f"ELSE {column} || to_tsvector('{CONFIG}', %s) END"
+    )
+
+
+def _position(cur: Any, table: str, application_name: str) -> int:
+    cur.execute(
+        f"SELECT notification_id FROM {table} WHERE application_name = %s", (application_name,)
+    )
+    found = cur.fetchone()
+    return int(found["notification_id"]) if found and found["notification_id"] else 0
+
+
+def _row(r: dict[str, Any]) -> TicketRow:
+    r.pop("sort_key", None)
+    return TicketRow(**r)

@@ -1,0 +1,524 @@
+"""The ticket index on SQLite: tables in the events' file, full text with FTS5."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from ledgerdesk.projections.runtime import TrackingMovedError
+from ledgerdesk.projections.ticket_index import query as qry
+from ledgerdesk.projections.ticket_index.view import (
+    TOTAL_CAP,
+    Changes,
+    Counters,
+    DepartmentRow,
+    Page,
+    Scope,
+    TicketIndexView,
+    TicketQuery,
+    TicketRow,
+    UserNotification,
+    UserRow,
+)
+
+TOKENIZER = "porter unicode61 remove_diacritics 2"  # stemming, like PostgreSQL's 'english'
+WEIGHTS = "10.0, 1.0, 1.0"  # bm25 weights: subject, public replies, internal notes
+WRITE_COLUMNS = (
+    "n", "id", "number", "subject", "requester_id", "department_id", "category", "priority",
+    "priority_rank", "status", "assignee_id", "due_at", "tags", "created_at", "updated_at",
+    "version", "reopen_count", "first_response_at", "resolved_at", "closed_at", "participants",
+    "message_count", "public_message_count", "last_customer_activity_at",
+    "last_agent_activity_at", "sla_first_response_due_at", "sla_resolution_due_at",
+    "sla_breached",
+)  # fmt: skip
+READ_COLUMNS = tuple(c for c in WRITE_COLUMNS if c != "priority_rank")
+UUIDS = {"id", "requester_id", "department_id", "assignee_id", "user_id", "ticket_id"}
+TIMES = {c for c in WRITE_COLUMNS if c.endswith("_at")} | {"read_at"}
+JOINED = (
+    "ru.name AS requester_name, ru.email AS requester_email, au.name AS assignee_name, "
+    "au.email AS assignee_email, d.name AS department_name"
+)
+_TOKENS = re.compile(r'-?"[^"]*"?|\S+')
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def fts5_query(text: str) -> tuple[str | None, str | None]:
+    """(what must match, what must not) as FTS5 expressions, from keyword/websearch syntax.
+
+    Every word is quoted, so nothing the user types is an FTS5 operator; `"a phrase"`, `OR`
+    between terms and `-word` are honoured; anything without a letter or digit is dropped.
+    """
+    groups: list[list[str]] = []
+    negatives: list[str] = []
+    pending_or = False
+    for token in _TOKENS.findall(text):
+        if token == "OR":
+            pending_or = bool(groups)
+            continue
+        negative = token.startswith("-")
+        words = _WORDS.findall(token[1:] if negative else token)
+        if not words:
+            continue
+        phrase = '"' + " ".join(words) + '"'
+        if negative:
+            negatives.append(phrase)
+        elif pending_or:
+            groups[-1].append(phrase)
+        else:
+            groups.append([phrase])
+        pending_or = False
+    must = " AND ".join("(" + " OR ".join(g) + ")" for g in groups) or None
+    must_not = " OR ".join(negatives) or None
+    return must, must_not
+
+
+def stored_time(value: datetime) -> str:
+    """UTC, fixed width: text order is time order."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect):
+    def __init__(
+        self,
+        datastore: SQLiteDatastore,
+        *,
+        prefix: str = "ticket_index",
+        deferred_indexes: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self.prefix = prefix
+        self.deferred_indexes = deferred_indexes
+        self.tickets, self.users = f"{prefix}_tickets", f"{prefix}_users"
+        self.departments, self.tracking = f"{prefix}_departments", f"{prefix}_tracking"
+        self.tags, self.participants = f"{prefix}_tags", f"{prefix}_participants"
+        self.fts, self.inbox = f"{prefix}_fts", "ledgerdesk_notifications"
+        super().__init__(datastore, **kwargs)
+        # The library names its table `tracking`; each view here keeps its own.
+        self.insert_tracking_statement = (
+            f"INSERT INTO {self.tracking} VALUES (:application_name, :notification_id) "
+            "ON CONFLICT (application_name) DO UPDATE SET notification_id = :notification_id "
+            f"WHERE {self.tracking}.notification_id < :notification_id RETURNING notification_id"
+        )
+        self.select_max_tracking_id_statement = (
+            f"SELECT MAX(notification_id) FROM {self.tracking} WHERE application_name=?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {self.tracking} (application_name TEXT PRIMARY KEY, "
+            "notification_id INTEGER) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {self.users} (id TEXT PRIMARY KEY, email TEXT NOT NULL, "
+            "name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL, "
+            "department_ids TEXT NOT NULL, search_key TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.departments} (id TEXT PRIMARY KEY, "
+            "slug TEXT NOT NULL, name TEXT NOT NULL, active INTEGER NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.tickets} (n INTEGER PRIMARY KEY, "
+            "id TEXT NOT NULL UNIQUE, number TEXT NOT NULL, subject TEXT NOT NULL, "
+            "requester_id TEXT NOT NULL, department_id TEXT, category TEXT NOT NULL, "
+            "priority TEXT NOT NULL, priority_rank INTEGER NOT NULL, status TEXT NOT NULL, "
+            "assignee_id TEXT, due_at TEXT, tags TEXT NOT NULL, created_at TEXT NOT NULL, "
+            "updated_at TEXT NOT NULL, version INTEGER NOT NULL, reopen_count INTEGER NOT NULL, "
+            "first_response_at TEXT, resolved_at TEXT, closed_at TEXT, "
+            "participants TEXT NOT NULL, message_count INTEGER NOT NULL, "
+            "public_message_count INTEGER NOT NULL, last_customer_activity_at TEXT, "
+            "last_agent_activity_at TEXT, sla_first_response_due_at TEXT, "
+            "sla_resolution_due_at TEXT, sla_breached INTEGER NOT NULL DEFAULT 0)",
+            f"CREATE TABLE IF NOT EXISTS {self.tags} (n INTEGER NOT NULL, tag TEXT NOT NULL, "
+            "PRIMARY KEY (n, tag)) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {self.participants} (n INTEGER NOT NULL, "
+            "user_id TEXT NOT NULL, PRIMARY KEY (n, user_id)) WITHOUT ROWID",
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.fts} USING fts5("
+            f"subject, public, internal, tokenize = '{TOKENIZER}')",
+            f"CREATE TABLE IF NOT EXISTS {self.inbox} (user_id TEXT NOT NULL, id TEXT NOT NULL, "
+            "kind TEXT NOT NULL, ticket_id TEXT, title TEXT NOT NULL, body TEXT NOT NULL, "
+            "created_at TEXT NOT NULL, read_at TEXT, PRIMARY KEY (user_id, id))",
+            f"CREATE INDEX IF NOT EXISTS ledgerdesk_notifications_recent "
+            f"ON {self.inbox} (user_id, created_at)",
+        ]
+        return statements + ([] if self.deferred_indexes else self._index_statements())
+
+    def _index_statements(self) -> list[str]:
+        t = self.tickets
+        indexes = {
+            f"{t}_updated": f"{t} (updated_at, n)",
+            f"{t}_created": f"{t} (created_at, n)",
+            f"{t}_due": f"{t} (due_at, n)",
+            f"{t}_priority": f"{t} (priority_rank, n)",
+            f"{t}_status": f"{t} (status)",
+            f"{t}_requester": f"{t} (requester_id)",
+            f"{t}_assignee": f"{t} (assignee_id)",
+            f"{t}_department": f"{t} (department_id, status)",
+            f"{self.tags}_by_tag": f"{self.tags} (tag, n)",
+            f"{self.participants}_by_user": f"{self.participants} (user_id, n)",
+        }
+        return [f"CREATE INDEX IF NOT EXISTS {name} ON {on}" for name, on in indexes.items()]
+
+    # Dialect -----------------------------------------------------------------------------------
+
+    def uuid(self, value: UUID) -> Any:
+        return str(value)
+
+    def time(self, value: datetime) -> Any:
+        return stored_time(value)
+
+    def literal_time(self, value: datetime) -> str:
+        return f"'{stored_time(value)}'"
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def has_all_tags(self, tags: Sequence[str]) -> tuple[str, list[Any]]:
+        one = f"t.n IN (SELECT n FROM {self.tags} WHERE tag = ?)"
+        return " AND ".join([one] * len(tags)), list(tags)
+
+    def has_participant(self, user_id: UUID) -> tuple[str, list[Any]]:
+        return f"t.n IN (SELECT n FROM {self.participants} WHERE user_id = ?)", [str(user_id)]
+
+    def contains(self, column: str) -> str:
+        return f"instr({column}, ?) > 0"
+
+    # Writing -----------------------------------------------------------------------------------
+
+    def load_tickets(self, ids: Iterable[UUID]) -> dict[UUID, TicketRow]:
+        sql = f"SELECT {', '.join(READ_COLUMNS)} FROM {self.tickets} WHERE id IN "
+        return {r.id: r for r in map(_ticket, self._fetch_in(sql, [str(i) for i in ids]))}
+
+    def load_users(self, ids: Iterable[UUID]) -> dict[UUID, UserRow]:
+        sql = f"SELECT id, email, name, role, active, department_ids FROM {self.users} WHERE id IN "
+        return {r.id: r for r in map(_user, self._fetch_in(sql, [str(i) for i in ids]))}
+
+    def load_departments(self, ids: Iterable[UUID]) -> dict[UUID, DepartmentRow]:
+        sql = f"SELECT id, slug, name, active FROM {self.departments} WHERE id IN "
+        rows = self._fetch_in(sql, [str(i) for i in ids])
+        return {
+            UUID(r["id"]): DepartmentRow(UUID(r["id"]), r["slug"], r["name"], bool(r["active"]))
+            for r in rows
+        }
+
+    def write(self, changes: Changes, tracking: Tracking, expected: int) -> None:
+        with self._immediate() as cur:
+            cur.execute(self.select_max_tracking_id_statement, (tracking.application_name,))
+            current = cur.fetchone()[0] or 0
+            if current != expected:
+                raise TrackingMovedError(current)
+            self._write_rows(cur, changes)
+            self._insert_tracking(cur, tracking)
+
+    def _write_rows(self, cur: Any, c: Changes) -> None:
+        if c.users:
+            cur.executemany(
+                f"INSERT INTO {self.users} VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET email = excluded.email, name = excluded.name, role = excluded.role, "
+                "active = excluded.active, department_ids = excluded.department_ids, "
+                "search_key = excluded.search_key",
+                [
+                    (str(u.id), u.email, u.name, u.role, int(u.active),
+                     json.dumps([str(i) for i in u.department_ids]), u.search_key)
+                    for u in c.users.values()
+                ],
+            )  # fmt: skip
+        if c.departments:
+            cur.executemany(
+                f"INSERT INTO {self.departments} VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET slug = excluded.slug, name = excluded.name, active = excluded.active",
+                [(str(d.id), d.slug, d.name, int(d.active)) for d in c.departments.values()],
+            )
+        new = [t for t in c.tickets.values() if t.id in c.new_tickets]
+        old = [t for t in c.tickets.values() if t.id not in c.new_tickets]
+        marks = ", ".join("?" * len(WRITE_COLUMNS))
+        cur.executemany(
+            f"INSERT INTO {self.tickets} ({', '.join(WRITE_COLUMNS)}) VALUES ({marks})",
+            [_values(t) for t in new],
+        )
+        cur.executemany(
+            f"INSERT INTO {self.fts} (rowid, subject, public, internal) VALUES (?, ?, ?, ?)",
+            [(t.n, t.subject, _text(c.public_text, t), _text(c.internal_text, t)) for t in new],
+        )
+        sets = ", ".join(f"{col} = ?" for col in WRITE_COLUMNS[1:])
+        cur.executemany(
+            f"UPDATE {self.tickets} SET {sets} WHERE n = ?", [(*_values(t)[1:], t.n) for t in old]
+        )
+        appended = [
+            (_text(c.public_text, t), _text(c.internal_text, t), t.n)
+            for t in old
+            if t.id in c.public_text or t.id in c.internal_text
+        ]
+        cur.executemany(
+            f"UPDATE {self.fts} SET public = public || char(10) || ?, "
+            "internal = internal || char(10) || ? WHERE rowid = ?",
+            appended,
+        )
+        retagged = [t for t in c.tickets.values() if t.id in c.tags_changed]
+        cur.executemany(f"DELETE FROM {self.tags} WHERE n = ?", [(t.n,) for t in retagged])
+        cur.executemany(
+            f"INSERT INTO {self.tags} VALUES (?, ?)",
+            [(t.n, tag) for t in [*new, *retagged] for tag in set(t.tags)],
+        )
+        joined = [t for t in c.tickets.values() if t.id in c.participants_changed]
+        cur.executemany(f"DELETE FROM {self.participants} WHERE n = ?", [(t.n,) for t in joined])
+        cur.executemany(
+            f"INSERT INTO {self.participants} VALUES (?, ?)",
+            [(t.n, str(u)) for t in [*new, *joined] for u in set(t.participants)],
+        )
+        cur.executemany(
+            f"INSERT OR IGNORE INTO {self.inbox} VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                (str(n.user_id), str(n.id), n.kind, n.ticket_id and str(n.ticket_id), n.title,
+                 n.body, stored_time(n.created_at))
+                for n in c.notifications
+            ],
+        )  # fmt: skip
+
+    # Rebuilding --------------------------------------------------------------------------------
+
+    def shadow(self) -> SQLiteTicketIndexView:
+        return SQLiteTicketIndexView(
+            self.datastore, prefix=f"{self.prefix}_new", deferred_indexes=True
+        )
+
+    def _own_tables(self) -> list[str]:
+        return [
+            self.tickets, self.users, self.departments, self.tracking,
+            self.tags, self.participants, self.fts,
+        ]  # fmt: skip
+
+    def drop_tables(self) -> None:
+        with self._immediate() as cur:
+            for table in self._own_tables():
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def replace_with(self, shadow: TicketIndexView, application_name: str) -> bool:
+        # One write transaction: renames, then this view's indexes on the renamed tables
+        # (SQLite cannot rename an index). Writers wait for it; readers keep their snapshot.
+        assert isinstance(shadow, SQLiteTicketIndexView)
+        with self._immediate() as cur:
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            existing = {r[0] for r in cur.fetchall()}
+            if self.tracking in existing:
+                live = _position(cur, self.tracking, application_name)
+                if live > _position(cur, shadow.tracking, application_name):
+                    return False
+            for table in self._own_tables():
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+            for theirs, ours in zip(shadow._own_tables(), self._own_tables(), strict=True):
+                cur.execute(f"ALTER TABLE {theirs} RENAME TO {ours}")
+            for statement in self._index_statements():
+                cur.execute(statement)
+        return True
+
+    # Queries -----------------------------------------------------------------------------------
+
+    def search(self, query: TicketQuery, scope: Scope) -> Page:
+        sort = qry.parse_sort(query.sort)
+        limit = qry.parse_limit(query.limit)
+        where, params = qry.query_conditions(query, self)
+        scope_sql, scope_params = qry.scope_conditions(scope, self)
+        where, params = where + scope_sql, params + scope_params
+        must, must_not = fts5_query(qry.clean_text(query.text))
+        columns = "{subject public} : " if scope.public_only else ""
+        join = ""
+        if must:
+            join = f"JOIN {self.fts} ON {self.fts}.rowid = t.n"
+            expression = f"({must})" + (f" NOT ({must_not})" if must_not else "")
+            where.insert(0, f"{self.fts} MATCH ?")
+            params.insert(0, f"{columns}({expression})")
+        elif must_not:
+            where.append(f"t.n NOT IN (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ?)")
+            params.append(f"{columns}({must_not})")
+        if sort.key == "relevance" and not must:
+            sort = qry.Sort("updated_at", True)
+        descending = sort.descending
+        if sort.key == "relevance":  # bm25: lower is better
+            sort_sql, descending = f"bm25({self.fts}, {WEIGHTS})", False
+        else:
+            sort_sql = self.sort_expression(sort)
+        from_ = f"FROM {self.tickets} t {join}"
+        with self.datastore.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT count(*) FROM (SELECT 1 {from_} WHERE {' AND '.join(where) or '1'} "
+                "LIMIT ?)",
+                [*params, TOTAL_CAP + 1],
+            )
+            total = cur.fetchone()[0]
+            if query.cursor:
+                key, n = qry.decode_cursor(query.cursor, sort)
+                where.append(qry.keyset_condition(sort_sql, descending))
+                params += [self.time(key) if isinstance(key, datetime) else key, n]
+            cur.execute(
+                f"SELECT {self._select_list()}, {sort_sql} AS sort_key {from_} {self._joins()} "
+                f"WHERE {' AND '.join(where) or '1'} {qry.order_by(sort_sql, descending)} LIMIT ?",
+                [*params, limit + 1],
+            )
+            rows = [dict(r) for r in cur.fetchall()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = qry.encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["n"]) if more else None
+        return Page([_ticket(r) for r in rows], cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP)
+
+    def get_ticket_row(self, ticket_id: UUID, scope: Scope) -> TicketRow | None:
+        where, params = qry.scope_conditions(scope, self)
+        with self.datastore.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT {self._select_list()} FROM {self.tickets} t {self._joins()} "
+                f"WHERE {' AND '.join(['t.id = ?', *where])}",
+                [str(ticket_id), *params],
+            )
+            found = cur.fetchone()
+        return _ticket(dict(found)) if found else None
+
+    def counters(self, scope: Scope) -> Counters:
+        where, params = qry.scope_conditions(scope, self)
+        condition = " AND ".join(where) or "1"
+        counts: list[dict[Any, int]] = []
+        with self.datastore.transaction(commit=False) as cur:
+            cur.execute(f"SELECT count(*) FROM {self.tickets} t WHERE {condition}", params)
+            total = cur.fetchone()[0]
+            for column in ("status", "priority", "department_id", "assignee_id"):
+                cur.execute(
+                    f"SELECT t.{column}, count(*) FROM {self.tickets} t WHERE {condition} "
+                    f"GROUP BY t.{column}",
+                    params,
+                )
+                convert = _uuid if column in UUIDS else str
+                counts.append({convert(r[0]): r[1] for r in cur.fetchall()})
+        return Counters(total, *counts)
+
+    def notifications(
+        self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
+    ) -> list[UserNotification]:
+        unread = " AND read_at IS NULL" if unread_only else ""
+        with self.datastore.transaction(commit=False) as cur:
+            cur.execute(
+                "SELECT user_id, id, kind, ticket_id, title, body, created_at, read_at "
+                f"FROM {self.inbox} WHERE user_id = ?{unread} "
+                "ORDER BY created_at DESC, id LIMIT ?",
+                [str(user_id), qry.parse_limit(limit)],
+            )
+            rows = [_decoded(dict(r)) for r in cur.fetchall()]
+        return [UserNotification(**r) for r in rows]
+
+    def unread_count(self, user_id: UUID) -> int:
+        with self.datastore.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT count(*) FROM {self.inbox} WHERE user_id = ? AND read_at IS NULL",
+                [str(user_id)],
+            )
+            return int(cur.fetchone()[0])
+
+    def mark_read(self, user_id: UUID, ids: Iterable[UUID], at: datetime | None = None) -> int:
+        wanted = [str(i) for i in ids]
+        if not wanted:
+            return 0
+        with self._immediate() as cur:
+            cur.execute(
+                f"UPDATE {self.inbox} SET read_at = ? WHERE user_id = ? AND read_at IS NULL "
+                f"AND id IN ({', '.join('?' * len(wanted))})",
+                [stored_time(at or datetime.now(UTC)), str(user_id), *wanted],
+            )
+            return int(cur.rowcount)
+
+    # Helpers -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _immediate(self) -> Iterator[Any]:
+        """A write transaction that takes the write lock first (a deferred one that reads
+        before writing can fail at once with SQLITE_BUSY instead of waiting)."""
+        with self.datastore.get_connection(commit=True) as connection:
+            raw = connection._sqlite_conn
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield raw.cursor()
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
+
+    def _select_list(self) -> str:
+        return ", ".join(f"t.{c}" for c in READ_COLUMNS) + ", " + JOINED
+
+    def _joins(self) -> str:
+        return (
+            f"LEFT JOIN {self.users} ru ON ru.id = t.requester_id "
+            f"LEFT JOIN {self.users} au ON au.id = t.assignee_id "
+            f"LEFT JOIN {self.departments} d ON d.id = t.department_id"
+        )
+
+    def _fetch_in(self, sql: str, ids: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        with self.datastore.transaction(commit=False) as cur:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cur.execute(f"{sql}({', '.join('?' * len(chunk))})", chunk)
+                rows.extend(dict(r) for r in cur.fetchall())
+        return rows
+
+
+def _values(t: TicketRow) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for column in WRITE_COLUMNS:
+        value = getattr(t, column)
+        if isinstance(value, UUID):
+            value = str(value)
+        elif isinstance(value, datetime):
+            value = stored_time(value)
+        elif column == "tags":
+            value = json.dumps(value)
+        elif column == "participants":
+            value = json.dumps([str(u) for u in value])
+        elif isinstance(value, bool):
+            value = int(value)
+        out.append(value)
+    return tuple(out)
+
+
+def _text(texts: dict[UUID, list[str]], t: TicketRow) -> str:
+    return "\n".join(texts.get(t.id, ()))
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
+
+
+def _decoded(r: dict[str, Any]) -> dict[str, Any]:
+    for key, value in r.items():
+        if value is not None and key in UUIDS:
+            r[key] = UUID(value)
+        elif value is not None and key in TIMES:
+            r[key] = datetime.fromisoformat(value)
+    return r
+
+
+def _ticket(r: dict[str, Any]) -> TicketRow:
+    r.pop("sort_key", None)
+    r = _decoded(r)
+    r["tags"] = json.loads(r["tags"])
+    r["participants"] = [UUID(u) for u in json.loads(r["participants"])]
+    r["sla_breached"] = bool(r["sla_breached"])
+    return TicketRow(**r)
+
+
+def _user(r: dict[str, Any]) -> UserRow:
+    return UserRow(
+        id=UUID(r["id"]),
+        email=r["email"],
+        name=r["name"],
+        role=r["role"],
+        active=bool(r["active"]),
+        department_ids=[UUID(i) for i in json.loads(r["department_ids"])],
+    )
+
+
+def _position(cur: Any, table: str, application_name: str) -> int:
+    cur.execute(
+        f"SELECT notification_id FROM {table} WHERE application_name = ?", [application_name]
+    )
+    found = cur.fetchone()
+    return int(found[0]) if found and found[0] else 0

@@ -1,0 +1,254 @@
+"""The ticket index view: its rows, its queries, and what one batch of events writes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+
+PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+TOTAL_CAP = 10_000  # counting stops here: `Page.total_exact` is False beyond it
+
+
+@dataclass
+class TicketRow:
+    """One ticket as lists and search show it (the projection keeps it up to date)."""
+
+    id: UUID
+    number: str
+    n: int
+    subject: str
+    requester_id: UUID
+    department_id: UUID | None
+    category: str
+    priority: str
+    status: str
+    assignee_id: UUID | None
+    due_at: datetime | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    reopen_count: int = 0
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    participants: list[UUID] = field(default_factory=list)
+    message_count: int = 0
+    public_message_count: int = 0
+    last_customer_activity_at: datetime | None = None
+    last_agent_activity_at: datetime | None = None
+    sla_first_response_due_at: datetime | None = None  # filled by the SLA issue
+    sla_resolution_due_at: datetime | None = None
+    sla_breached: bool = False
+    # Joined for display by the queries; never written.
+    requester_name: str | None = None
+    requester_email: str | None = None
+    assignee_name: str | None = None
+    assignee_email: str | None = None
+    department_name: str | None = None
+
+    @property
+    def priority_rank(self) -> int:
+        return PRIORITY_RANK.get(self.priority, 0)
+
+
+@dataclass
+class UserRow:
+    id: UUID
+    email: str
+    name: str
+    role: str
+    active: bool
+    department_ids: list[UUID]
+
+    @property
+    def search_key(self) -> str:
+        """What a person search looks in, folded once here so both stores compare alike."""
+        return f"{self.name}\n{self.email}".casefold()
+
+
+@dataclass
+class DepartmentRow:
+    id: UUID
+    slug: str
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class UserNotification:
+    """One in-app notification; its id must be derived from its cause, so replays add none."""
+
+    user_id: UUID
+    id: UUID
+    kind: str
+    ticket_id: UUID | None
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which tickets a reader may see; every query applies it in SQL."""
+
+    kind: Literal["everything", "requester", "departments"]
+    user_id: UUID | None = None
+    department_ids: frozenset[UUID] = frozenset()
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls("everything")
+
+    @classmethod
+    def requester(cls, user_id: UUID) -> Scope:
+        """A customer: tickets they requested or take part in; text search sees no notes."""
+        return cls("requester", user_id=user_id)
+
+    @classmethod
+    def departments(cls, ids: Iterable[UUID], user_id: UUID | None = None) -> Scope:
+        """An agent: tickets of these departments, plus those assigned to the agent."""
+        return cls("departments", user_id=user_id, department_ids=frozenset(ids))
+
+    @property
+    def public_only(self) -> bool:
+        return self.kind == "requester"
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """A search: every field optional; dates are half-open ranges [from, to)."""
+
+    text: str | None = None  # keywords, "phrases", OR, -exclusion
+    number: str | int | None = None  # "T-12" or 12
+    person: str | None = None  # part of the requester's or assignee's name or email
+    requester_id: UUID | None = None
+    assignee_id: UUID | Literal["none"] | None = None  # "none": unassigned
+    priority: Sequence[str] = ()
+    status: Sequence[str] = ()
+    category: str | None = None
+    department_id: UUID | None = None
+    tags: Sequence[str] = ()  # all must be present
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
+    sort: str = "-updated_at"  # created_at, updated_at, due_at, priority, number, relevance
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[TicketRow]
+    next_cursor: str | None
+    total: int  # counted up to TOTAL_CAP
+    total_exact: bool
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Dashboard counts over the tickets a scope sees."""
+
+    total: int
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    by_department: dict[UUID | None, int]
+    by_assignee: dict[UUID | None, int]
+
+
+@dataclass
+class Changes:
+    """What one batch of events changes; written in one transaction with its tracking row."""
+
+    tickets: dict[UUID, TicketRow] = field(default_factory=dict)
+    new_tickets: set[UUID] = field(default_factory=set)
+    tags_changed: set[UUID] = field(default_factory=set)
+    participants_changed: set[UUID] = field(default_factory=set)
+    public_text: dict[UUID, list[str]] = field(default_factory=dict)
+    internal_text: dict[UUID, list[str]] = field(default_factory=dict)
+    users: dict[UUID, UserRow] = field(default_factory=dict)
+    departments: dict[UUID, DepartmentRow] = field(default_factory=dict)
+    notifications: list[UserNotification] = field(default_factory=list)
+
+
+class TicketIndexView(TrackingRecorder, ABC):
+    """Tickets, users and departments as of a log position, and per-user notifications."""
+
+    # Writing (the projection) ------------------------------------------------------------------
+
+    def position(self, application_name: str) -> int:
+        """The log position processed so far (0 before the first event)."""
+        return self.max_tracking_id(application_name) or 0
+
+    @abstractmethod
+    def load_tickets(self, ids: Iterable[UUID]) -> dict[UUID, TicketRow]:
+        """The stored rows of these tickets (missing ones are left out)."""
+
+    @abstractmethod
+    def load_users(self, ids: Iterable[UUID]) -> dict[UUID, UserRow]:
+        """The stored rows of these users."""
+
+    @abstractmethod
+    def load_departments(self, ids: Iterable[UUID]) -> dict[UUID, DepartmentRow]:
+        """The stored rows of these departments."""
+
+    @abstractmethod
+    def write(self, changes: Changes, tracking: Tracking, expected: int) -> None:
+        """Write a batch and its tracking row in one transaction, if the view is still at
+        `expected`; else raise TrackingMovedError and write nothing."""
+
+    # Rebuilding --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def shadow(self) -> TicketIndexView:
+        """The same view over fresh tables, to rebuild into while this one serves (their
+        secondary indexes are made by replace_with: loading goes faster without them)."""
+
+    @abstractmethod
+    def drop_tables(self) -> None:
+        """Drop this view's tables (the notifications table is kept)."""
+
+    @abstractmethod
+    def replace_with(self, shadow: TicketIndexView, application_name: str) -> bool:
+        """Swap a rebuilt shadow in, in one transaction; False (nothing done) when the shadow
+        is behind this view's position."""
+
+    # Queries -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def search(self, query: TicketQuery, scope: Scope) -> Page:
+        """The tickets matching a query that the scope may see, one page at a time."""
+
+    @abstractmethod
+    def get_ticket_row(self, ticket_id: UUID, scope: Scope) -> TicketRow | None:
+        """One ticket's row, or None when there is none or the scope may not see it."""
+
+    @abstractmethod
+    def counters(self, scope: Scope) -> Counters:
+        """Counts by status, priority, department and assignee over what the scope sees."""
+
+    @abstractmethod
+    def notifications(
+        self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
+    ) -> list[UserNotification]:
+        """A user's notifications, newest first."""
+
+    @abstractmethod
+    def unread_count(self, user_id: UUID) -> int:
+        """How many of a user's notifications are unread."""
+
+    @abstractmethod
+    def mark_read(self, user_id: UUID, ids: Iterable[UUID], at: datetime | None = None) -> int:
+        """Mark some of a user's notifications read; returns how many changed."""
