@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledgerdesk import __version__
 from ledgerdesk.api import errors
 from ledgerdesk.api.deps import CallerCache
-from ledgerdesk.api.routers import auth, departments, policies, tickets, users
+from ledgerdesk.api.routers import auth, departments, policies, search, tickets, users
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.errors import StoreUnavailableError
 
@@ -22,6 +22,7 @@ MAX_BODY = 2 * 1024 * 1024  # JSON bodies; attachments come through mail or uplo
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.projections.start()  # read models follow the log while the API serves
         yield
         services.close()
 
@@ -34,7 +35,14 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.state.callers = CallerCache()
     errors.install(app)
-    for router in (auth.router, tickets.router, users.router, departments.router, policies.router):
+    for router in (
+        auth.router,
+        search.router,
+        tickets.router,
+        users.router,
+        departments.router,
+        policies.router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["health"])

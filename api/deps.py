@@ -160,6 +160,12 @@ def require_kind(services: Services, caller: Caller, resource: str, action: str)
     return condition
 
 
+def settled(services: Services) -> None:
+    """Read your writes: return once the read models show this request's last command
+    (milliseconds; the runtime signals each processed batch)."""
+    services.projections.wait_for_last_command(timeout=5.0)
+
+
 def client_ip(request: Request) -> str:
     """The peer's address ("" when it is not an IP address, as under a test client)."""
     host = request.client.host if request.client else ""

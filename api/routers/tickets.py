@@ -16,6 +16,7 @@ from ledgerdesk.api.deps import (
     jsonable,
     require,
     require_kind,
+    settled,
     ticket_record,
 )
 from ledgerdesk.api.errors import Problem
@@ -215,6 +216,7 @@ def _is_note(changes: dict[str, Any]) -> bool:
 
 
 def ticket_out(services: Services, caller: Caller, ticket: Ticket) -> dict[str, Any]:
+    settled(services)  # a list or search right after this answer includes the change
     people: dict[Any, PersonOut | None] = {}
 
     def person(user_id: Any) -> PersonOut | None:

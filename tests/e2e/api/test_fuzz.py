@@ -26,10 +26,14 @@ def test_no_generated_request_gets_a_server_error(api, store):  # type: ignore[n
     for operation in operations:
         headers = admin if operation.path.startswith("/policies") else agent
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
-        def run(case):  # type: ignore[no-untyped-def]
+        def run(case, headers=headers):  # type: ignore[no-untyped-def]
             case.headers = {**(case.headers or {}), **headers}
             response = case.call()
             if response.status_code >= 500:
@@ -38,8 +42,9 @@ def test_no_generated_request_gets_a_server_error(api, store):  # type: ignore[n
                 kind = response.headers.get("content-type") or [""]
                 kind = kind[0] if isinstance(kind, list) else kind
                 if not kind.startswith("application/problem+json"):
-                    failures.append(f"{case.method} {case.formatted_path}: {response.status_code} "
-                                    f"as {kind}")
+                    failures.append(
+                        f"{case.method} {case.formatted_path}: {response.status_code} as {kind}"
+                    )
 
         run()
     assert not failures, "\n".join(failures[:10])

@@ -1,0 +1,207 @@
+"""Lists and search over the ticket index, the dashboard counters, and in-app notifications.
+
+Every query carries the caller's scope, derived from the same access rules `enforce` uses, so
+a list never shows a ticket a direct read would refuse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from ledgerdesk.api.deps import Caller, CurrentCaller, ServicesDep
+from ledgerdesk.api.errors import Problem
+from ledgerdesk.bootstrap import Services
+from ledgerdesk.projections.ticket_index.view import Scope, TicketQuery
+
+router = APIRouter(tags=["search"])
+SORTS = ("created_at", "updated_at", "due_at", "priority", "number", "relevance")
+
+
+def scope_for(services: Services, caller: Caller) -> Scope | None:
+    """The tickets the caller may read, as a SQL scope (None: none at all)."""
+    condition = services.access.condition(caller.subject, "ticket", "read")
+    if condition == "any":
+        return Scope.everything()
+    if condition == "department":
+        return Scope.departments(caller.subject.departments, caller.user.id)
+    if condition == "own":
+        return Scope.requester(caller.user.id)
+    return None
+
+
+class TicketSummary(BaseModel):
+    id: UUID
+    number: str
+    subject: str
+    status: str
+    priority: str
+    category: str
+    department_id: UUID | None
+    department_name: str | None
+    requester_id: UUID
+    requester_name: str | None
+    requester_email: str | None
+    assignee_id: UUID | None
+    assignee_name: str | None
+    assignee_email: str | None
+    due_at: datetime | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    message_count: int
+    last_customer_activity_at: datetime | None
+    last_agent_activity_at: datetime | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketSummary]
+    next_cursor: str | None
+    total: int
+    total_exact: bool
+
+
+class CountersOut(BaseModel):
+    total: int
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    by_department: dict[str, int]
+    by_assignee: dict[str, int]
+
+
+class NotificationOut(BaseModel):
+    id: UUID
+    kind: str
+    ticket_id: UUID | None
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class MarkReadIn(BaseModel):
+    ids: list[UUID] = Field(max_length=500)
+    model_config = {"extra": "forbid"}
+
+
+@router.get("/tickets", response_model=TicketPage)
+def search_tickets(
+    caller: CurrentCaller,
+    services: ServicesDep,
+    q: Annotated[
+        str | None, Query(max_length=500, description='Keywords, "phrases", OR, -word')
+    ] = None,
+    number: Annotated[str | None, Query(max_length=20)] = None,
+    person: Annotated[str | None, Query(max_length=200)] = None,
+    assignee: Annotated[str | None, Query(max_length=40, description="A user id, or none")] = None,
+    priority: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default
+    status: Annotated[list[str], Query()] = [],  # noqa: B006
+    category: Annotated[str | None, Query(max_length=200)] = None,
+    department: Annotated[str | None, Query(max_length=63)] = None,
+    tag: Annotated[list[str], Query()] = [],  # noqa: B006
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    updated_from: datetime | None = None,
+    updated_to: datetime | None = None,
+    due_from: datetime | None = None,
+    due_to: datetime | None = None,
+    sort: Annotated[str, Query(max_length=20)] = "-updated_at",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Find tickets by keyword, number, person, priority, status, department, tags and dates."""
+    scope = scope_for(services, caller)
+    if sort.lstrip("-") not in SORTS:
+        raise Problem(
+            422,
+            f"sort must be one of {', '.join(SORTS)} (with - for descending)",
+            errors=[{"field": "sort", "message": "is not a known order"}],
+        )
+    if scope is None:
+        return {"items": [], "next_cursor": None, "total": 0, "total_exact": True}
+    assignee_filter: Any = None
+    if assignee:
+        assignee_filter = "none" if assignee == "none" else _uuid("assignee", assignee)
+    query = TicketQuery(
+        text=q,
+        number=number,
+        person=person,
+        assignee_id=assignee_filter,
+        priority=tuple(priority),
+        status=tuple(status),
+        category=category,
+        department_id=services.app.department(department).id if department else None,
+        tags=tuple(tag),
+        created_from=created_from,
+        created_to=created_to,
+        updated_from=updated_from,
+        updated_to=updated_to,
+        due_from=due_from,
+        due_to=due_to,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    page = services.ticket_index.search(query, scope)
+    return {
+        "items": [vars(row) for row in page.items],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+        "total_exact": page.total_exact,
+    }
+
+
+@router.get("/dashboard/counters", response_model=CountersOut)
+def counters(caller: CurrentCaller, services: ServicesDep) -> dict[str, Any]:
+    """Counts of the tickets the caller sees, by status, priority, department and assignee."""
+    scope = scope_for(services, caller)
+    if scope is None:
+        raise Problem(403, "you may not read tickets")
+    found = services.ticket_index.counters(scope)
+    return {
+        "total": found.total,
+        "by_status": found.by_status,
+        "by_priority": found.by_priority,
+        "by_department": {str(k or "none"): v for k, v in found.by_department.items()},
+        "by_assignee": {str(k or "none"): v for k, v in found.by_assignee.items()},
+    }
+
+
+@router.get("/notifications", response_model=list[NotificationOut])
+def notifications(
+    caller: CurrentCaller,
+    services: ServicesDep,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[Any]:
+    """The caller's in-app notifications, newest first."""
+    return list(
+        services.ticket_index.notifications(caller.user.id, unread_only=unread, limit=limit)
+    )
+
+
+@router.get("/notifications/unread-count", response_model=int)
+def unread_count(caller: CurrentCaller, services: ServicesDep) -> int:
+    """How many of the caller's notifications are unread."""
+    return services.ticket_index.unread_count(caller.user.id)
+
+
+@router.post("/notifications/read", response_model=int)
+def mark_read(body: MarkReadIn, caller: CurrentCaller, services: ServicesDep) -> int:
+    """Mark some of the caller's notifications read; answers how many changed."""
+    return services.ticket_index.mark_read(caller.user.id, body.ids)
+
+
+def _uuid(field: str, value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise Problem(
+            422,
+            f"{field}: {value!r} is not an id",
+            errors=[{"field": field, "message": "is not an id"}],
+        ) from None

@@ -1,0 +1,139 @@
+"""Search, counters and notifications over HTTP: the same access rule as a direct read."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+
+def _numbers(response):  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.text
+    return [item["number"] for item in response.json()["items"]]
+
+
+def test_a_ticket_is_found_right_after_the_command_that_made_it(api):
+    headers = api.headers("agent@example.com")
+    for i in range(5):
+        started = time.perf_counter()
+        api.client.post(
+            "/tickets",
+            json={
+                "subject": f"Toner {i}",
+                "text": "empty",
+                "requester_email": "alice@customer.test",
+                "department": "support",
+            },
+            headers=headers,
+        )
+        found = _numbers(api.client.get("/tickets", params={"q": "toner"}, headers=headers))
+        assert f"T-{i + 1}" in found
+        assert time.perf_counter() - started < 2
+
+
+def test_customers_list_and_search_only_their_own_tickets(api):
+    api.open("alice@customer.test", subject="Alice printer")
+    api.open("bob@customer.test", subject="Bob printer")
+    alice = api.headers("alice@customer.test")
+    assert _numbers(api.client.get("/tickets", headers=alice)) == ["T-1"]
+    assert _numbers(api.client.get("/tickets", params={"q": "printer"}, headers=alice)) == ["T-1"]
+    assert _numbers(api.client.get("/tickets", params={"number": "T-2"}, headers=alice)) == []
+    counters = api.client.get("/dashboard/counters", headers=alice).json()
+    assert counters["total"] == 1
+
+
+def test_internal_note_text_is_not_searchable_by_customers(api):
+    api.open("alice@customer.test", department="support")
+    agent, alice = api.headers("agent@example.com"), api.headers("alice@customer.test")
+    api.client.post("/tickets/T-1/notes", json={"text": "zebracorn escalation"}, headers=agent)
+    assert _numbers(api.client.get("/tickets", params={"q": "zebracorn"}, headers=agent)) == ["T-1"]
+    assert _numbers(api.client.get("/tickets", params={"q": "zebracorn"}, headers=alice)) == []
+
+
+def test_agents_see_their_departments_in_lists_exactly_as_in_direct_reads(api):
+    app = api.services.app
+    app.create_department(actor="system:test", slug="billing", name="Billing")
+    admin = api.headers("admin@example.com")
+    for department in ("support", "billing", "support"):
+        api.client.post(
+            "/tickets",
+            json={
+                "subject": "x",
+                "text": "y",
+                "department": department,
+                "requester_email": "alice@customer.test",
+            },
+            headers=admin,
+        )
+    agent = api.headers("agent@example.com")
+    listed = _numbers(api.client.get("/tickets", headers=agent))
+    readable = [
+        n
+        for n in ("T-1", "T-2", "T-3")
+        if api.client.get(f"/tickets/{n}", headers=agent).status_code == 200
+    ]
+    assert sorted(listed) == sorted(readable) == ["T-1", "T-3"]
+    assert api.client.get("/dashboard/counters", headers=agent).json()["total"] == 2
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        "*",
+        "OR",
+        "--",
+        "'; drop table x; --",
+        '"unbalanced',
+        "a AND",
+        "NEAR(",
+        "-",
+        "^",
+        "()",
+        "\\",
+        "%_",
+    ],
+)
+def test_search_syntax_in_the_query_never_fails(api, q):
+    api.open("alice@customer.test")
+    response = api.client.get("/tickets", params={"q": q}, headers=api.headers("agent@example.com"))
+    assert response.status_code == 200, response.text
+
+
+def test_filters_sorting_and_cursor_pagination(api):
+    admin = api.headers("admin@example.com")
+    for i, priority in enumerate(("low", "urgent", "normal", "urgent", "high")):
+        api.client.post(
+            "/tickets",
+            json={
+                "subject": f"Item {i}",
+                "text": "t",
+                "priority": priority,
+                "requester_email": "alice@customer.test",
+                "tags": ["vip"] if i % 2 else [],
+            },
+            headers=admin,
+        )
+    urgent = _numbers(api.client.get("/tickets", params={"priority": "urgent"}, headers=admin))
+    assert sorted(urgent) == ["T-2", "T-4"]
+    tagged = _numbers(api.client.get("/tickets", params={"tag": "vip"}, headers=admin))
+    assert sorted(tagged) == ["T-2", "T-4"]
+    by_person = _numbers(api.client.get("/tickets", params={"person": "ALICE"}, headers=admin))
+    assert len(by_person) == 5
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, "sort": "number", **({"cursor": cursor} if cursor else {})}
+        body = api.client.get("/tickets", params=params, headers=admin).json()
+        pages.append([item["number"] for item in body["items"]])
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert pages == [["T-1", "T-2"], ["T-3", "T-4"], ["T-5"]]
+    bad = api.client.get("/tickets", params={"sort": "colour"}, headers=admin)
+    assert bad.status_code == 422
+
+
+def test_notifications_start_empty_for_a_new_user(api):
+    headers = api.headers("alice@customer.test")
+    assert api.client.get("/notifications", headers=headers).json() == []
+    assert api.client.get("/notifications/unread-count", headers=headers).json() == 0
