@@ -24,27 +24,33 @@ def test_no_generated_request_gets_a_server_error(api, store):  # type: ignore[n
     assert len(operations) >= 20
 
     for operation in operations:
-        headers = admin if operation.path.startswith("/policies") else agent
-
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
+        run_operation(
+            operation, admin if operation.path.startswith("/policies") else agent, failures
         )
-        @given(case=operation.as_strategy())
-        def run(case, headers=headers):  # type: ignore[no-untyped-def]
-            case.headers = {**(case.headers or {}), **headers}
-            response = case.call()
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.text[:200]}")
-            elif response.status_code >= 400:
-                kind = response.headers.get("content-type") or [""]
-                kind = kind[0] if isinstance(kind, list) else kind
-                if not kind.startswith("application/problem+json"):
-                    failures.append(
-                        f"{case.method} {case.formatted_path}: {response.status_code} as {kind}"
-                    )
-
-        run()
     assert not failures, "\n".join(failures[:10])
+
+
+def run_operation(operation, headers, failures):  # type: ignore[no-untyped-def]
+    """Send EXAMPLES generated requests for one operation; note any 5xx or non-problem error."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def run(case):  # type: ignore[no-untyped-def]
+        case.headers = {**(case.headers or {}), **headers}
+        response = case.call()
+        if response.status_code >= 500:
+            failures.append(f"{case.method} {case.formatted_path}: {response.text[:200]}")
+        elif response.status_code >= 400:
+            kind = response.headers.get("content-type") or [""]
+            kind = kind[0] if isinstance(kind, list) else kind
+            if not kind.startswith("application/problem+json"):
+                failures.append(
+                    f"{case.method} {case.formatted_path}: {response.status_code} as {kind}"
+                )
+
+    run()
