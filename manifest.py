@@ -54,8 +54,15 @@ MANIFEST: dict = {
         "id": "ledgerdesk.domain.ticket:ticket_id",
     },
     "lifecycle": "ledgerdesk.domain.lifecycle:ALLOWED",
-    # Read models: name -> {"view", "projection", "postgres", "sqlite"} (with the API issue).
-    "projections": {},
+    # Read models: each with its abstract view, projection and one view per store.
+    "projections": {
+        "ticket_index": {
+            "view": "ledgerdesk.projections.ticket_index.view:TicketIndexView",
+            "projection": "ledgerdesk.projections.ticket_index.projection:TicketIndexProjection",
+            "postgres": "ledgerdesk.projections.ticket_index.postgres:PostgresTicketIndexView",
+            "sqlite": "ledgerdesk.projections.ticket_index.sqlite:SQLiteTicketIndexView",
+        },
+    },
     # Reactions: event -> policy -> mail template (with the outgoing-mail issue).
     "reactions": [],
     "jobs": [

@@ -77,3 +77,25 @@ def test_projections_declare_both_store_views():
         assert {"view", "projection", "postgres", "sqlite"} <= set(parts), name
         for path in parts.values():
             resolve(path)
+
+
+def test_every_permission_a_route_asks_for_exists_in_the_default_policy():
+    import re
+
+    from ledgerdesk.adapters.casbin_access import default_rules
+    from ledgerdesk.domain.access import ACTIONS, check_rule
+
+    rules = [check_rule(rule) for rule in default_rules(ROOT / MANIFEST["access"]["policy"])]
+    granted = {rule[3] for rule in rules if rule[0] == "p"}
+    asked = set()
+    for path in (ROOT / "api").rglob("*.py"):
+        text = path.read_text()
+        asked |= set(re.findall(r'(?:require|allowed)\(.*?, "([a-z_]+)"\)', text))
+        asked |= set(
+            re.findall(r'(?:require_kind|condition)\([^)]*?"[a-z_]+", "([a-z_]+)"\)', text)
+        )
+    assert asked, "no permission checks found in api/"
+    assert asked <= set(ACTIONS), asked - set(ACTIONS)
+    missing = {action for action in asked if action not in granted and "*" not in granted}
+    assert not missing, f"actions no rule grants: {missing}"
+    assert (ROOT / MANIFEST["access"]["model"]).is_file()
