@@ -7,11 +7,12 @@ store for exactly those (about a third of the cost per row).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.sql import SQL, Identifier
+
+if TYPE_CHECKING:  # psycopg costs a quarter second to import; only PostgreSQL needs it
+    from eventsourcing.postgres import PostgresApplicationRecorder
 
 Row = tuple[int, str, int, str, bytes]  # position, aggregate id hex, version, topic, state
 
@@ -32,6 +33,8 @@ class SQLiteLogReader:
 
 class PostgresLogReader:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+        from psycopg.sql import SQL, Identifier
+
         self._recorder = recorder
         self._sql = SQL(
             "SELECT notification_id, replace(originator_id::text, '-', ''), originator_version, "
@@ -68,6 +71,6 @@ def _bytes(state: Any) -> bytes:
 def log_reader_for(recorder: Any) -> SQLiteLogReader | PostgresLogReader | None:
     if isinstance(recorder, SQLiteApplicationRecorder):
         return SQLiteLogReader(recorder)
-    if isinstance(recorder, PostgresApplicationRecorder):
+    if type(recorder).__module__.startswith("eventsourcing.postgres"):
         return PostgresLogReader(recorder)
     return None
