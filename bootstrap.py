@@ -85,7 +85,10 @@ def _read_models(app: LedgerDesk, settings: Settings, create_tables: bool) -> di
     if settings.is_embedded:
         from ledgerdesk.projections.ticket_index.sqlite import SQLiteTicketIndexView
 
-        ticket_index = SQLiteTicketIndexView(datastore)
+        ticket_index = SQLiteTicketIndexView(
+            datastore,
+            events_table=app.recorder.events_table_name,  # type: ignore[attr-defined]
+        )
     else:
         from ledgerdesk.projections.ticket_index.postgres import PostgresTicketIndexView
 

@@ -21,6 +21,8 @@ from eventsourcing.persistence import Notification, Recording, Tracking
 
 log = logging.getLogger("ledgerdesk.projections")
 MAX_BACKOFF = 5.0
+ReadLog = Callable[[int, int], Sequence[Notification]]
+"""Reads the log after a position (exclusive), at most `limit` notifications."""
 
 
 class TrackingMovedError(Exception):
@@ -40,7 +42,9 @@ class RebuildableView(Protocol):
 
     def shadow(self) -> Any: ...
 
-    def replace_with(self, shadow: Any, application_name: str) -> bool: ...
+    def replace_with(
+        self, shadow: Any, application_name: str, catch_up: Callable[[ReadLog | None], None]
+    ) -> bool: ...
 
 
 class BatchProjection(Protocol):
@@ -89,18 +93,17 @@ class _Follower:
             self.position = position
             self.changed.notify_all()
 
-    def catch_up(self, batch_size: int) -> int:
+    def catch_up(self, batch_size: int, read: ReadLog | None = None) -> int:
         """Apply everything after the view's position; returns how many events were read."""
         app = self.runtime.app
+        read = read or self.runtime.read_log
         done = 0
         with self.lock:
             if self.position is None:
                 self.advance(self.projection.view.position(app.name))
             while True:
                 assert self.position is not None
-                notifications = app.recorder.select_notifications(
-                    start=self.position, limit=batch_size, inclusive_of_start=False
-                )
+                notifications = read(self.position, batch_size)
                 if not notifications:
                     return done
                 try:
@@ -262,7 +265,12 @@ class ProjectionRuntime:
                 log.exception("following the log failed; trying again in a second")
                 self.stopping.wait(1.0)
 
-    # Decoding ----------------------------------------------------------------------------------
+    # Reading the log ---------------------------------------------------------------------------
+
+    def read_log(self, after: int, limit: int) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
 
     def decode(
         self, notifications: Sequence[Notification], topics: frozenset[str]
@@ -311,18 +319,27 @@ class ProjectionRuntime:
         shadow_follower = _Follower(self, rebuilding)
         shadow_follower.position = 0
         done = 0
-        for _ in range(attempts):
+
+        def catch_up(read_log: ReadLog | None = None) -> None:
+            """To the head of the log; with `read_log`, inside the view's swap transaction,
+            whose store may be reachable only through that transaction."""
+            nonlocal done
             while True:
-                read = shadow_follower.catch_up(batch_size)
+                read = shadow_follower.catch_up(batch_size, read_log)
                 done += read
-                if progress is not None:
+                if progress is not None and read_log is None:
                     head = self.app.recorder.max_notification_id() or 0
                     progress(shadow_follower.position or 0, head)
                 if read < batch_size:
-                    break
-            if live.replace_with(shadow, self.app.name):
+                    return
+
+        for _ in range(attempts):
+            catch_up()  # most of the log, while the live view serves and follows
+            if live.replace_with(shadow, self.app.name, catch_up):
                 with follower.lock:
                     follower.position = None  # re-read from the swapped-in tables
                 follower.wake.set()
+                if progress is not None:
+                    progress(shadow_follower.position or 0, shadow_follower.position or 0)
                 return done
         raise RuntimeError(f"the rebuild of {name} could not catch up with the live view")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -259,44 +259,47 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
             for table in self._own_tables():
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def replace_with(self, shadow: TicketIndexView, application_name: str) -> bool:
+    def replace_with(
+        self, shadow: TicketIndexView, application_name: str, catch_up: Callable[[Any], None]
+    ) -> bool:
         assert isinstance(shadow, PostgresTicketIndexView)
         with self.datastore.transaction(commit=True) as cur:
-            for statement in shadow._index_statements():  # built before the lock is taken
+            for statement in shadow._index_statements():  # built before any lock is taken
                 cur.execute(statement)
         schema = self.datastore.schema
-        suffixes = ("_tickets", "_users", "_departments", "_tracking")
         with self.datastore.transaction(commit=True) as cur:
             cur.execute("SET LOCAL lock_timeout = '30s'")
-            cur.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
-                (schema, [self.prefix + s for s in suffixes]),
-            )
-            live = [quoted(schema) + "." + quoted(r["tablename"]) for r in cur.fetchall()]
-            if live:
-                cur.execute(f"LOCK TABLE {', '.join(live)} IN ACCESS EXCLUSIVE MODE")
-            if self.tracking in live and _position(cur, self.tracking, application_name) > (
-                _position(cur, shadow.tracking, application_name)
-            ):
+            # The live runner's batches start by locking this table: from here on it waits,
+            # so the shadow can catch up with it for good.
+            cur.execute(f"LOCK TABLE {self.tracking} IN EXCLUSIVE MODE")
+            catch_up(None)
+            position = _position(cur, shadow.tracking, application_name)
+            if _position(cur, self.tracking, application_name) > position:
                 return False
+            cur.execute(
+                f"INSERT INTO {self.tracking} VALUES (%s, %s) ON CONFLICT (application_name) "
+                "DO UPDATE SET notification_id = EXCLUDED.notification_id",
+                (application_name, position),
+            )
+            suffixes = ("_tickets", "_users", "_departments")
             cur.execute(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = ANY(%s)",
                 (schema, [shadow.prefix + s for s in suffixes]),
             )
             indexes = [r["indexname"] for r in cur.fetchall()]
-            for table in live:
-                cur.execute(f"DROP TABLE {table}")
+            live = ", ".join(f"{quoted(schema)}.{quoted(self.prefix + s)}" for s in suffixes)
+            cur.execute(f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
+            cur.execute(f"DROP TABLE {live}, {shadow.tracking}")
             for suffix in suffixes:
                 cur.execute(
                     f"ALTER TABLE {quoted(schema)}.{quoted(shadow.prefix + suffix)} "
                     f"RENAME TO {quoted(self.prefix + suffix)}"
                 )
             for name in indexes:
-                if name.startswith(shadow.prefix):
-                    live_name = self.prefix + name[len(shadow.prefix) :]
-                    cur.execute(
-                        f"ALTER INDEX {quoted(schema)}.{quoted(name)} RENAME TO {quoted(live_name)}"
-                    )
+                live_name = self.prefix + name[len(shadow.prefix) :]
+                cur.execute(
+                    f"ALTER INDEX {quoted(schema)}.{quoted(name)} RENAME TO {quoted(live_name)}"
+                )
         return True
 
     # Queries -----------------------------------------------------------------------------------
@@ -315,7 +318,8 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         if sort.key == "relevance" and tsquery is None:
             sort = qry.Sort("updated_at", True)
         if sort.key == "relevance":
-            sort_sql, sort_params = f"ts_rank({doc}, ?::tsquery)", [tsquery]
+            # float8: a float4 rank would not survive the round trip through the cursor
+            sort_sql, sort_params = f"ts_rank({doc}, ?::tsquery)::float8", [tsquery]
         else:
             sort_sql, sort_params = self.sort_expression(sort), []
         total = self._count(where, params)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledgerdesk.projections.runtime import TrackingMovedError
@@ -92,9 +93,11 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         *,
         prefix: str = "ticket_index",
         deferred_indexes: bool = False,
+        events_table: str = "stored_events",
         **kwargs: Any,
     ) -> None:
         self.prefix = prefix
+        self.events_table = events_table  # read directly only while swapping in a rebuild
         self.deferred_indexes = deferred_indexes
         self.tickets, self.users = f"{prefix}_tickets", f"{prefix}_users"
         self.departments, self.tracking = f"{prefix}_departments", f"{prefix}_tracking"
@@ -256,13 +259,13 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
             "internal = internal || char(10) || ? WHERE rowid = ?",
             appended,
         )
-        retagged = [t for t in c.tickets.values() if t.id in c.tags_changed]
+        retagged = [t for t in old if t.id in c.tags_changed]
         cur.executemany(f"DELETE FROM {self.tags} WHERE n = ?", [(t.n,) for t in retagged])
         cur.executemany(
             f"INSERT INTO {self.tags} VALUES (?, ?)",
             [(t.n, tag) for t in [*new, *retagged] for tag in set(t.tags)],
         )
-        joined = [t for t in c.tickets.values() if t.id in c.participants_changed]
+        joined = [t for t in old if t.id in c.participants_changed]
         cur.executemany(f"DELETE FROM {self.participants} WHERE n = ?", [(t.n,) for t in joined])
         cur.executemany(
             f"INSERT INTO {self.participants} VALUES (?, ?)",
@@ -281,38 +284,63 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
 
     def shadow(self) -> SQLiteTicketIndexView:
         return SQLiteTicketIndexView(
-            self.datastore, prefix=f"{self.prefix}_new", deferred_indexes=True
+            self.datastore,
+            prefix=f"{self.prefix}_new",
+            deferred_indexes=True,
+            events_table=self.events_table,
         )
 
-    def _own_tables(self) -> list[str]:
-        return [
-            self.tickets, self.users, self.departments, self.tracking,
-            self.tags, self.participants, self.fts,
-        ]  # fmt: skip
+    def _data_tables(self) -> list[str]:
+        return [self.tickets, self.users, self.departments, self.tags, self.participants, self.fts]
 
     def drop_tables(self) -> None:
         with self._immediate() as cur:
-            for table in self._own_tables():
+            for table in [*self._data_tables(), self.tracking]:
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def replace_with(self, shadow: TicketIndexView, application_name: str) -> bool:
-        # One write transaction: renames, then this view's indexes on the renamed tables
-        # (SQLite cannot rename an index). Writers wait for it; readers keep their snapshot.
+    def replace_with(
+        self, shadow: TicketIndexView, application_name: str, catch_up: Callable[[Any], None]
+    ) -> bool:
+        # One write transaction (the whole file's write lock): the shadow's last batches,
+        # the renames, and this view's indexes on the renamed tables (SQLite cannot rename an
+        # index). Writers wait meanwhile; readers keep their snapshot.
         assert isinstance(shadow, SQLiteTicketIndexView)
         with self._immediate() as cur:
-            cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            existing = {r[0] for r in cur.fetchall()}
-            if self.tracking in existing:
-                live = _position(cur, self.tracking, application_name)
-                if live > _position(cur, shadow.tracking, application_name):
-                    return False
-            for table in self._own_tables():
-                cur.execute(f"DROP TABLE IF EXISTS {table}")
-            for theirs, ours in zip(shadow._own_tables(), self._own_tables(), strict=True):
+            # Everything the last batches read and write goes through this transaction: a
+            # new connection could wait behind this process's own writers, who wait for it.
+            catch_up(lambda after, limit: self._read_log(cur, after, limit))
+            position = _position(cur, shadow.tracking, application_name)
+            if _position(cur, self.tracking, application_name) > position:
+                return False
+            cur.execute(
+                f"INSERT INTO {self.tracking} VALUES (?, ?) ON CONFLICT (application_name) "
+                "DO UPDATE SET notification_id = excluded.notification_id",
+                (application_name, position),
+            )
+            cur.execute(f"DROP TABLE {shadow.tracking}")
+            for theirs, ours in zip(shadow._data_tables(), self._data_tables(), strict=True):
+                cur.execute(f"DROP TABLE IF EXISTS {ours}")
                 cur.execute(f"ALTER TABLE {theirs} RENAME TO {ours}")
             for statement in self._index_statements():
                 cur.execute(statement)
         return True
+
+    def _read_log(self, cur: Any, after: int, limit: int) -> list[Notification]:
+        cur.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        return [
+            Notification(
+                id=r[0],
+                originator_id=self.convert_originator_id(r[1]),
+                originator_version=r[2],
+                topic=r[3],
+                state=r[4],
+            )
+            for r in cur.fetchall()
+        ]
 
     # Queries -----------------------------------------------------------------------------------
 
@@ -341,7 +369,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         else:
             sort_sql = self.sort_expression(sort)
         from_ = f"FROM {self.tickets} t {join}"
-        with self.datastore.transaction(commit=False) as cur:
+        with self._reading() as cur:
             cur.execute(
                 f"SELECT count(*) FROM (SELECT 1 {from_} WHERE {' AND '.join(where) or '1'} "
                 "LIMIT ?)",
@@ -365,7 +393,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
 
     def get_ticket_row(self, ticket_id: UUID, scope: Scope) -> TicketRow | None:
         where, params = qry.scope_conditions(scope, self)
-        with self.datastore.transaction(commit=False) as cur:
+        with self._reading() as cur:
             cur.execute(
                 f"SELECT {self._select_list()} FROM {self.tickets} t {self._joins()} "
                 f"WHERE {' AND '.join(['t.id = ?', *where])}",
@@ -378,7 +406,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         where, params = qry.scope_conditions(scope, self)
         condition = " AND ".join(where) or "1"
         counts: list[dict[Any, int]] = []
-        with self.datastore.transaction(commit=False) as cur:
+        with self._reading() as cur:
             cur.execute(f"SELECT count(*) FROM {self.tickets} t WHERE {condition}", params)
             total = cur.fetchone()[0]
             for column in ("status", "priority", "department_id", "assignee_id"):
@@ -395,7 +423,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
     ) -> list[UserNotification]:
         unread = " AND read_at IS NULL" if unread_only else ""
-        with self.datastore.transaction(commit=False) as cur:
+        with self._reading() as cur:
             cur.execute(
                 "SELECT user_id, id, kind, ticket_id, title, body, created_at, read_at "
                 f"FROM {self.inbox} WHERE user_id = ?{unread} "
@@ -406,7 +434,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         return [UserNotification(**r) for r in rows]
 
     def unread_count(self, user_id: UUID) -> int:
-        with self.datastore.transaction(commit=False) as cur:
+        with self._reading() as cur:
             cur.execute(
                 f"SELECT count(*) FROM {self.inbox} WHERE user_id = ? AND read_at IS NULL",
                 [str(user_id)],
@@ -430,16 +458,35 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
     @contextmanager
     def _immediate(self) -> Iterator[Any]:
         """A write transaction that takes the write lock first (a deferred one that reads
-        before writing can fail at once with SQLITE_BUSY instead of waiting)."""
+        before writing can fail at once with SQLITE_BUSY instead of waiting). Inside one,
+        this thread's other views of the same file join it instead of waiting for it."""
+        joined = _open_transactions.get(self.datastore)
+        if joined is not None:
+            yield joined
+            return
         with self.datastore.get_connection(commit=True) as connection:
             raw = connection._sqlite_conn
             raw.execute("BEGIN IMMEDIATE")
+            cursor = raw.cursor()
+            _open_transactions.put(self.datastore, cursor)
             try:
-                yield raw.cursor()
+                yield cursor
             except BaseException:
                 raw.rollback()
                 raise
-            raw.commit()
+            else:
+                raw.commit()
+            finally:
+                _open_transactions.put(self.datastore, None)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        joined = _open_transactions.get(self.datastore)
+        if joined is not None:
+            yield joined
+            return
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
 
     def _select_list(self) -> str:
         return ", ".join(f"t.{c}" for c in READ_COLUMNS) + ", " + JOINED
@@ -453,12 +500,31 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
 
     def _fetch_in(self, sql: str, ids: list[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        with self.datastore.transaction(commit=False) as cur:
+        with self._reading() as cur:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 cur.execute(f"{sql}({', '.join('?' * len(chunk))})", chunk)
                 rows.extend(dict(r) for r in cur.fetchall())
         return rows
+
+
+class _OpenTransactions(threading.local):
+    """The write transaction this thread has open on each SQLite file, if any."""
+
+    def __init__(self) -> None:
+        self.cursors: dict[int, Any] = {}
+
+    def get(self, datastore: SQLiteDatastore) -> Any:
+        return self.cursors.get(id(datastore))
+
+    def put(self, datastore: SQLiteDatastore, cursor: Any) -> None:
+        if cursor is None:
+            self.cursors.pop(id(datastore), None)
+        else:
+            self.cursors[id(datastore)] = cursor
+
+
+_open_transactions = _OpenTransactions()
 
 
 def _values(t: TicketRow) -> tuple[Any, ...]:

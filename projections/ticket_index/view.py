@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -221,9 +221,13 @@ class TicketIndexView(TrackingRecorder, ABC):
         """Drop this view's tables (the notifications table is kept)."""
 
     @abstractmethod
-    def replace_with(self, shadow: TicketIndexView, application_name: str) -> bool:
-        """Swap a rebuilt shadow in, in one transaction; False (nothing done) when the shadow
-        is behind this view's position."""
+    def replace_with(
+        self, shadow: TicketIndexView, application_name: str, catch_up: Callable[[Any], None]
+    ) -> bool:
+        """Swap a rebuilt shadow in, in one transaction: hold off this view's writers, let
+        `catch_up` bring the shadow to the head (given a log reader when the log must be read
+        inside that transaction), then rename. False (nothing done) when the shadow is still
+        behind this view."""
 
     # Queries -----------------------------------------------------------------------------------
 

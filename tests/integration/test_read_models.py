@@ -1,0 +1,557 @@
+"""The ticket index read model on both stores: projection, search, scopes, runtime, rebuild."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from datetime import timedelta
+from uuid import NAMESPACE_URL, uuid5
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from ledgerdesk.projections.runtime import TrackingMovedError
+from ledgerdesk.projections.ticket_index.view import (
+    Changes,
+    Scope,
+    TicketQuery,
+    UserNotification,
+)
+from ledgerdesk.tests.support import T0, open_ticket
+
+EVERYONE = Scope.everything()
+
+
+@pytest.fixture
+def index(services):
+    services.projections.start()
+    yield services.ticket_index
+    services.projections.stop()
+
+
+def caught_up(services) -> None:
+    """Wait for this thread's last command to be in the read models."""
+    assert services.projections.wait(services.app.last_position, timeout=10)
+
+
+def caught_up_with_the_log(services) -> None:
+    head = services.app.recorder.max_notification_id()
+    assert services.projections.wait(head, timeout=10)
+
+
+def numbers(services, scope: Scope = EVERYONE, **query) -> list[str]:
+    page = services.ticket_index.search(TicketQuery(limit=200, **query), scope)
+    return [row.number for row in page.items]
+
+
+def found(services, scope: Scope = EVERYONE, **query) -> set[str]:
+    return set(numbers(services, scope, **query))
+
+
+@pytest.fixture
+def corpus(services, people, clock, index):
+    """Four tickets that differ in every filterable way."""
+    app = services.app
+    t1 = open_ticket(
+        services,
+        people.alice,
+        subject="Printer on fire",
+        text="The printer in room 4 is burning.",
+        department_id=people.support.id,
+        priority="urgent",
+        tags=["hardware", "fire"],
+    ).number
+    clock.advance(timedelta(days=1))
+    t2 = open_ticket(
+        services, people.bob, subject="Cannot log in", text="My password stopped working."
+    ).number
+    app.set_priority(t2, "high", actor=people.agent.actor)
+    app.add_note(t2, actor=people.agent.actor, text="He reused a password from the breach list.")
+    app.assign(t2, people.agent.id, actor=people.admin.actor)
+    clock.advance(timedelta(days=1))
+    t3 = open_ticket(
+        services,
+        people.alice,
+        subject="Invoice question",
+        text="Why was I charged twice?",
+        category="billing",
+        priority="low",
+        due_at=T0 + timedelta(days=5),
+    ).number
+    app.add_participant(t3, people.bob.id, actor=people.agent.actor)
+    clock.advance(timedelta(days=1))
+    t4 = open_ticket(
+        services,
+        people.bob,
+        subject="Paper jam",
+        text="The printer has a paper jam again.",
+        department_id=people.support.id,
+        tags=["hardware"],
+    ).number
+    app.assign(t4, people.agent2.id, actor=people.admin.actor)
+    app.change_status(t4, "resolved", actor=people.agent2.actor)
+    caught_up(services)
+    assert (t1, t2, t3, t4) == ("T-1", "T-2", "T-3", "T-4")
+    return services
+
+
+# The projection ----------------------------------------------------------------------------------
+
+
+def test_every_ticket_event_is_reflected_in_the_ticket_row(services, people, clock, index):
+    app = services.app
+    billing = app.create_department(actor=people.admin.actor, slug="billing", name="Billing")
+    number = open_ticket(
+        services,
+        people.alice,
+        department_id=people.support.id,
+        category="hardware",
+        priority="high",
+        due_at=T0 + timedelta(days=2),
+        tags=["printer", "fire"],
+    ).number
+    steps = [
+        lambda: app.add_reply(number, actor=people.agent.actor, text="On my way"),
+        lambda: app.add_note(number, actor=people.agent.actor, text="bring an extinguisher"),
+        lambda: app.assign(number, people.agent.id, actor=people.admin.actor),
+        lambda: app.assign(number, people.agent2.id, actor=people.admin.actor),
+        lambda: app.unassign(number, actor=people.admin.actor),
+        lambda: app.assign(number, people.agent.id, actor=people.admin.actor),
+        lambda: app.set_priority(number, "urgent", actor=people.agent.actor),
+        lambda: app.set_category(number, "facilities", actor=people.agent.actor),
+        lambda: app.set_department(number, billing.id, actor=people.agent.actor),
+        lambda: app.set_due_date(number, None, actor=people.agent.actor),
+        lambda: app.tag(number, "vip", actor=people.agent.actor),
+        lambda: app.untag(number, "printer", actor=people.agent.actor),
+        lambda: app.add_participant(number, people.bob.id, actor=people.agent.actor),
+        lambda: app.change_status(number, "waiting", actor=people.agent.actor),
+        lambda: app.add_reply(number, actor=people.alice.actor, text="Still smoking"),
+        lambda: app.change_status(number, "resolved", actor=people.agent.actor),
+        lambda: app.reopen(number, actor=people.alice.actor),
+        lambda: app.change_status(number, "closed", actor=people.agent.actor),
+    ]
+    for step in steps:
+        clock.advance(timedelta(minutes=7))
+        step()
+    caught_up(services)
+
+    ticket = app.ticket(number)
+    row = services.ticket_index.get_ticket_row(ticket.id, EVERYONE)
+    assert row is not None
+    for field in [
+        "number",
+        "subject",
+        "requester_id",
+        "department_id",
+        "category",
+        "priority",
+        "status",
+        "assignee_id",
+        "due_at",
+        "tags",
+        "version",
+        "reopen_count",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+        "participants",
+    ]:
+        assert getattr(row, field) == getattr(ticket, field), field
+    assert (row.created_at, row.updated_at) == (ticket.created_on, ticket.modified_on)
+    replies = [m for m in ticket.messages if m["kind"] == "reply"]
+    assert (row.message_count, row.public_message_count) == (len(ticket.messages), len(replies))
+    assert row.last_agent_activity_at == replies[1]["at"]
+    assert row.last_customer_activity_at == replies[2]["at"]
+    assert row.reopen_count == 1 and row.status == "closed"
+    assert (row.assignee_name, row.department_name) == ("Alan Agent", "Billing")
+    assert (row.sla_first_response_due_at, row.sla_resolution_due_at, row.sla_breached) == (
+        None,
+        None,
+        False,
+    )
+
+
+def test_user_and_department_changes_reach_the_names_lists_show(services, people, index):
+    app = services.app
+    number = open_ticket(services, people.alice, department_id=people.support.id).number
+    app.assign(number, people.agent.id, actor=people.admin.actor)
+    app.update_user(people.alice.id, actor=people.admin.actor, name="Alice Liddell")
+    app.update_user(people.agent.id, actor=people.admin.actor, email="alan@example.com")
+    app.update_department("support", actor=people.admin.actor, name="First-line support")
+    app.deactivate_user(people.bob.id, actor=people.admin.actor)
+    app.deactivate_department("support", actor=people.admin.actor)
+    caught_up(services)
+
+    row = services.ticket_index.get_ticket_row(app.ticket(number).id, EVERYONE)
+    assert (row.requester_name, row.assignee_email, row.department_name) == (
+        "Alice Liddell",
+        "alan@example.com",
+        "First-line support",
+    )
+    view = services.ticket_index
+    assert not view.load_users([people.bob.id])[people.bob.id].active
+    assert view.load_users([people.agent.id])[people.agent.id].department_ids == [people.support.id]
+    assert not view.load_departments([people.support.id])[people.support.id].active
+    assert found(services, person="liddell") == {number}
+
+
+def test_an_event_processed_twice_changes_the_index_once(services, people):
+    runtime, app = services.projections, services.app
+    projection = runtime.projections["ticket_index"]
+    number = open_ticket(services, people.alice).number
+    runtime.catch_up()
+    before = projection.view.position(app.name)
+    app.add_reply(number, actor=people.agent.actor, text="Hello")
+    notifications = app.recorder.select_notifications(
+        start=before, limit=10, inclusive_of_start=False
+    )
+    items = runtime.decode(notifications, frozenset(projection.topics))
+    event, tracking = next(item for item in items if item[0] is not None)
+
+    projection.process_event(event, tracking)
+    projection.process_event(event, tracking)
+    projection.process_events(items)
+    projection.process_events(items)
+
+    row = services.ticket_index.get_ticket_row(app.ticket(number).id, EVERYONE)
+    assert (row.message_count, row.status) == (2, "in_progress")
+    assert projection.view.position(app.name) == notifications[-1].id
+
+
+def test_a_batch_computed_from_a_stale_position_is_refused_and_writes_nothing(services, people):
+    runtime = services.projections
+    open_ticket(services, people.alice)
+    runtime.catch_up()
+    view = services.ticket_index
+    position = view.position(services.app.name)
+    stale = Changes(notifications=[_notification(people.alice.id, 1)])
+    with pytest.raises(TrackingMovedError) as refused:
+        view.write(stale, Tracking(services.app.name, position + 1), expected=position - 1)
+    assert refused.value.position == position
+    assert view.position(services.app.name) == position
+    assert view.notifications(people.alice.id) == []
+
+
+def test_a_batch_that_fails_halfway_is_retried_from_the_tracking_position(services, people):
+    view = services.ticket_index
+    original = view._write_rows
+    failed: list[bool] = []
+
+    def fail_once_after_writing(cursor, changes):  # every row written, then the crash
+        original(cursor, changes)
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("the process died here")
+
+    view._write_rows = fail_once_after_writing  # type: ignore[method-assign]
+    number = open_ticket(services, people.alice, subject="Flaky disk").number
+    services.app.add_reply(number, actor=people.agent.actor, text="Replacing it")
+    services.projections.start()
+    caught_up(services)
+
+    (status,) = services.projections.status()
+    assert (status.failures, status.lag) == (1, 0)
+    assert "the process died here" in status.last_error
+    row = view.get_ticket_row(services.app.ticket(number).id, EVERYONE)
+    assert (row.message_count, row.version) == (2, 4)
+    assert numbers(services, text="flaky") == [number]
+
+
+# Search ------------------------------------------------------------------------------------------
+
+
+def test_keywords_phrases_or_and_exclusion_find_the_right_tickets(corpus):
+    assert found(corpus, text="printer") == {"T-1", "T-4"}
+    assert found(corpus, text="PRINTERS") == {"T-1", "T-4"}  # stemmed, any case
+    assert found(corpus, text='"paper jam"') == {"T-4"}
+    assert found(corpus, text='"jam paper"') == set()
+    assert found(corpus, text="printer -fire") == {"T-4"}
+    assert found(corpus, text="invoice OR password") == {"T-2", "T-3"}
+    assert found(corpus, text="burning room") == {"T-1"}
+    assert found(corpus, text="charged twice invoice") == {"T-3"}
+
+
+def test_a_ticket_is_found_by_its_number_and_people_by_part_of_their_name_or_email(corpus, people):
+    assert numbers(corpus, number="T-3") == ["T-3"]
+    assert numbers(corpus, number=2) == ["T-2"]
+    assert numbers(corpus, number="t-99") == []
+    assert found(corpus, person="ALICE") == {"T-1", "T-3"}
+    assert found(corpus, person="alan") == {"T-2"}  # the assignee
+    assert found(corpus, person="grace agent") == {"T-4"}
+    assert found(corpus, person="@customer.test") == {"T-1", "T-2", "T-3", "T-4"}
+    assert found(corpus, person="nobody") == set()
+
+
+def test_filters_combine_priority_status_department_tags_people_and_date_ranges(corpus, people):
+    day = timedelta(days=1)
+    assert found(corpus, priority=["urgent", "HIGH"]) == {"T-1", "T-2"}
+    assert found(corpus, status=["resolved"]) == {"T-4"}
+    assert found(corpus, status=["new", "in progress"]) == {"T-1", "T-2", "T-3"}
+    assert found(corpus, department_id=people.support.id) == {"T-1", "T-4"}
+    assert found(corpus, tags=["hardware"]) == {"T-1", "T-4"}
+    assert found(corpus, tags=["hardware", "fire"]) == {"T-1"}
+    assert found(corpus, assignee_id="none") == {"T-1", "T-3"}
+    assert found(corpus, assignee_id=people.agent.id) == {"T-2"}
+    assert found(corpus, requester_id=people.bob.id) == {"T-2", "T-4"}
+    assert found(corpus, category="billing") == {"T-3"}
+    assert found(corpus, created_from=T0 + day, created_to=T0 + 3 * day) == {"T-2", "T-3"}
+    assert found(corpus, updated_from=T0 + 3 * day) == {"T-4"}
+    assert found(corpus, due_from=T0, due_to=T0 + 6 * day) == {"T-3"}
+    assert found(corpus, text="printer", tags=["fire"], priority=["urgent"]) == {"T-1"}
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("number", ["T-1", "T-2", "T-3", "T-4"]),
+        ("-number", ["T-4", "T-3", "T-2", "T-1"]),
+        ("priority", ["T-3", "T-4", "T-2", "T-1"]),
+        ("-priority", ["T-1", "T-2", "T-4", "T-3"]),
+        ("created_at", ["T-1", "T-2", "T-3", "T-4"]),
+        ("-updated_at", ["T-4", "T-3", "T-2", "T-1"]),
+        ("due_at", ["T-3", "T-1", "T-2", "T-4"]),  # no due date: last
+        ("-due_at", ["T-3", "T-4", "T-2", "T-1"]),
+    ],
+)
+def test_results_are_sorted_as_asked(corpus, sort, expected):
+    assert numbers(corpus, sort=sort) == expected
+
+
+def test_relevance_puts_the_subject_match_first(corpus, services, people):
+    open_ticket(services, people.bob, subject="Fax", text="the printer printer printer again")
+    caught_up(services)
+    ranked = numbers(services, text="printer", sort="relevance")
+    assert set(ranked) == {"T-1", "T-4", "T-5"} and ranked[0] == "T-1"
+    assert numbers(services, sort="relevance") == numbers(services)  # no text: newest first
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats_while_tickets_are_added(
+    services, people, clock, index
+):
+    for i in range(25):
+        clock.advance(timedelta(minutes=1))
+        open_ticket(services, people.alice, subject=f"Load {i}")
+    caught_up(services)
+    # SQLite's bm25 depends on the whole index, so its relevance pages can shift when tickets
+    # are added; PostgreSQL's ts_rank depends on the ticket alone.
+    stable = ["-created_at", "number", "-priority", "due_at"]
+    for sort in stable + ([] if services.settings.is_embedded else ["relevance"]):
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = services.ticket_index.search(
+                TicketQuery(text="load", sort=sort, limit=10, cursor=cursor), EVERYONE
+            )
+            seen += [row.number for row in page.items]
+            pages += 1
+            if pages == 1:  # newer tickets arrive between the first and second page
+                for i in range(3):
+                    open_ticket(services, people.bob, subject=f"Load late {i}")
+                caught_up(services)
+            cursor = page.next_cursor
+            if cursor is None or pages > 10:
+                break
+        assert len(seen) == len(set(seen)), sort
+        assert {f"T-{n}" for n in range(1, 26)} <= set(seen), sort
+        assert pages >= 3
+
+
+def test_relevance_pages_cover_every_match_once(services, people, index):
+    for i in range(23):
+        open_ticket(services, people.alice, subject=f"Disk {i}", text="disk " * (i % 5) + "end")
+    caught_up(services)
+    seen, cursor = [], None
+    while True:
+        query = TicketQuery(text="disk", sort="relevance", limit=5, cursor=cursor)
+        page = services.ticket_index.search(query, EVERYONE)
+        seen += [row.number for row in page.items]
+        if (cursor := page.next_cursor) is None or len(seen) > 30:
+            break
+    assert sorted(seen) == sorted(f"T-{n}" for n in range(1, 24))
+
+
+def test_totals_count_every_match_not_just_the_page(corpus):
+    page = corpus.ticket_index.search(TicketQuery(limit=1, sort="number"), EVERYONE)
+    assert ([r.number for r in page.items], page.total, page.total_exact) == (["T-1"], 4, True)
+    assert page.next_cursor is not None
+
+
+HOSTILE = [
+    '"', "*", "OR", "AND", "NOT", "--", "'; drop table ticket_index_tickets; --",
+    '"unbalanced', 'printer"', "NEAR(printer fire)", "(", ")", "^printer", "printer:fire",
+    "{subject}: printer", "\\", "%", "_", "-", "- -", "OR OR printer", "printer OR", "\x00",
+    "é", "🔥 fire", "printer*", "'", "$$", "::tsquery", "a & b | !c", "<->",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_search_syntax_in_user_input_never_raises(corpus, people, text):
+    for scope in (EVERYONE, Scope.requester(people.alice.id)):
+        corpus.ticket_index.search(TicketQuery(text=text), scope)
+        corpus.ticket_index.search(TicketQuery(person=text, category=text), scope)
+        corpus.ticket_index.search(
+            TicketQuery(text=f"fire {text} printer", sort="relevance"), scope
+        )
+
+
+def test_a_bad_sort_limit_or_cursor_is_one_clear_error(corpus):
+    from ledgerdesk.domain.errors import ValidationError
+
+    for query, message in [
+        (TicketQuery(sort="colour"), "sort"),
+        (TicketQuery(limit=0), "limit"),
+        (TicketQuery(limit=201), "limit"),
+        (TicketQuery(cursor="not-a-cursor"), "cursor"),
+        (TicketQuery(cursor=_cursor_of(corpus, "number"), sort="-number"), "cursor"),
+        (TicketQuery(number="banana"), "ticket number"),
+        (TicketQuery(status=["asleep"]), "status"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            corpus.ticket_index.search(query, EVERYONE)
+
+
+# Scopes ------------------------------------------------------------------------------------------
+
+
+def test_a_customer_sees_only_tickets_they_requested_or_take_part_in(corpus, people):
+    index = corpus.ticket_index
+    alice, bob = Scope.requester(people.alice.id), Scope.requester(people.bob.id)
+    assert found(corpus, alice) == {"T-1", "T-3"}
+    assert found(corpus, bob) == {"T-2", "T-3", "T-4"}  # a participant of T-3
+    assert found(corpus, alice, text="password") == set()
+    assert found(corpus, alice, person="bob") == set()
+    t2 = corpus.app.ticket("T-2").id
+    assert index.get_ticket_row(t2, alice) is None
+    assert index.get_ticket_row(t2, bob).number == "T-2"
+    counters = index.counters(alice)
+    assert counters.total == 2
+    assert counters.by_priority == {"urgent": 1, "low": 1}
+    assert counters.by_assignee == {None: 2}
+
+
+def test_a_customer_never_finds_a_ticket_by_the_text_of_an_internal_note(corpus, people):
+    bob = Scope.requester(people.bob.id)
+    assert found(corpus, text="breach") == {"T-2"}  # staff find it
+    assert found(corpus, bob, text="breach") == set()
+    assert found(corpus, bob, text='"breach list"') == set()
+    assert found(corpus, bob, text="breach OR nothing") == set()
+    assert found(corpus, bob, text="password -breach") == {"T-2"}  # no probing by exclusion
+    assert found(corpus, bob, text="password") == {"T-2"}
+
+
+def test_an_agent_sees_their_departments_and_what_is_assigned_to_them(corpus, people):
+    agent = Scope.departments([people.support.id], people.agent.id)
+    assert found(corpus, agent) == {"T-1", "T-2", "T-4"}
+    assert found(corpus, Scope.departments([], people.agent2.id)) == {"T-4"}
+    assert found(corpus, Scope.departments([])) == set()
+    counters = corpus.ticket_index.counters(agent)
+    assert (counters.total, counters.by_department) == (3, {people.support.id: 2, None: 1})
+    assert counters.by_status == {"new": 2, "resolved": 1}
+
+
+def test_counters_over_everything_group_by_status_priority_department_and_assignee(corpus, people):
+    counters = corpus.ticket_index.counters(EVERYONE)
+    assert counters.total == 4
+    assert counters.by_status == {"new": 3, "resolved": 1}
+    assert counters.by_priority == {"urgent": 1, "high": 1, "low": 1, "normal": 1}
+    assert counters.by_department == {people.support.id: 2, None: 2}
+    assert counters.by_assignee == {people.agent.id: 1, people.agent2.id: 1, None: 2}
+
+
+# Runtime: read your writes, status, rebuild ------------------------------------------------------
+
+
+def test_a_write_is_searchable_as_soon_as_wait_returns_within_milliseconds(services, people, index):
+    app, latencies = services.app, []
+    for i in range(40):
+        open_ticket(services, people.alice, subject=f"Quick {i}")
+        started = time.perf_counter()
+        assert services.projections.wait(app.last_position, timeout=5)
+        latencies.append(time.perf_counter() - started)
+        assert numbers(services, text=f"quick {i}", sort="number")[-1] == f"T-{i + 1}"
+    assert statistics.median(latencies) < 0.05
+
+
+def test_without_a_running_runtime_wait_catches_up_in_the_callers_thread(services, people):
+    number = open_ticket(services, people.alice, subject="Offline").number
+    assert services.projections.wait(services.app.last_position, timeout=1)
+    assert numbers(services, text="offline") == [number]
+
+
+def test_status_names_each_projection_with_its_position_and_lag(services, people):
+    open_ticket(services, people.alice)
+    (before,) = services.projections.status()
+    assert before.name == "ticket_index" and before.lag == before.head > 0
+    services.projections.catch_up()
+    (after,) = services.projections.status()
+    assert (after.position, after.lag) == (after.head, 0)
+
+
+def test_a_rebuild_gives_the_same_rows_and_keeps_serving_while_it_runs(corpus, people):
+    services, index = corpus, corpus.ticket_index
+    inbox = _notification(people.alice.id, 1)
+    index.write(Changes(notifications=[inbox]), Tracking("inbox-test", 1), expected=0)
+    query = TicketQuery(limit=200, sort="number")
+    before = index.search(query, EVERYONE).items
+    counters = index.counters(EVERYONE)
+
+    stop, opened = threading.Event(), []
+
+    def keep_writing() -> None:
+        while not stop.is_set():
+            opened.append(open_ticket(services, people.bob, subject="During rebuild").number)
+            assert index.search(TicketQuery(limit=5), EVERYONE).total >= 4  # still serving
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        progress: list[tuple[int, int]] = []
+        read = services.projections.rebuild("ticket_index", lambda d, h: progress.append((d, h)))
+    finally:
+        stop.set()
+        writer.join()
+    caught_up_with_the_log(services)
+
+    assert read > 0 and progress and progress[-1][0] <= progress[-1][1]
+    after = index.search(query, EVERYONE).items
+    assert after[:4] == before
+    assert [r.number for r in after[4:]] == opened
+    assert counters.total == 4 and index.counters(EVERYONE).total == 4 + len(opened)
+    assert index.notifications(people.alice.id) == [inbox]  # kept across the swap
+    assert services.projections.status()[0].lag == 0
+
+
+# Notifications -----------------------------------------------------------------------------------
+
+
+def test_notifications_are_listed_newest_first_counted_and_marked_read(services, people):
+    index, alice, bob = services.ticket_index, people.alice.id, people.bob.id
+    items = [_notification(alice, i) for i in range(3)] + [_notification(bob, 9)]
+    index.write(Changes(notifications=items), Tracking("inbox-test", 1), expected=0)
+    assert [n.title for n in index.notifications(alice)] == ["note 2", "note 1", "note 0"]
+    assert index.unread_count(alice) == 3
+    assert index.mark_read(alice, [items[0].id, items[3].id], at=T0) == 1  # bob's is not hers
+    assert index.unread_count(alice) == 2 and index.unread_count(bob) == 1
+    assert [n.title for n in index.notifications(alice, unread_only=True)] == ["note 2", "note 1"]
+    assert index.notifications(alice)[-1].read_at == T0
+    index.write(Changes(notifications=items), Tracking("inbox-test", 2), expected=1)  # a replay
+    assert index.unread_count(alice) == 2 and len(index.notifications(alice)) == 3
+    assert index.mark_read(alice, []) == 0
+
+
+def _notification(user_id, i: int) -> UserNotification:
+    return UserNotification(
+        user_id=user_id,
+        id=uuid5(NAMESPACE_URL, f"test-notification-{user_id}-{i}"),
+        kind="reply",
+        ticket_id=None,
+        title=f"note {i}",
+        body="…",
+        created_at=T0 + timedelta(minutes=i),
+    )
+
+
+def _cursor_of(services, sort: str) -> str:
+    page = services.ticket_index.search(TicketQuery(limit=1, sort=sort), EVERYONE)
+    assert page.next_cursor is not None
+    return page.next_cursor
