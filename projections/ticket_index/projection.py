@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -108,6 +109,7 @@ class TicketIndexProjection(Projection[TicketIndexView]):
         super().__init__(view)
         self.application_name = application_name
         self._batch: Batch | None = None
+        self._handlers: dict[type[Any], Callable[[Any, Any, Tracking], None]] = {}
 
     def process_events(
         self, items: Sequence[tuple[Any | None, Tracking]], expected: int | None = None
@@ -127,10 +129,20 @@ class TicketIndexProjection(Projection[TicketIndexView]):
         try:
             for event, tracking in items:
                 if event is not None:
-                    self.process_event(event, tracking)
+                    self._handler(type(event))(self, event, tracking)
         finally:
             self._batch = None
         self.view.write(batch.changes, items[-1][1], position)
+
+    def _handler(self, cls: type[Any]) -> Callable[[Any, Any, Tracking], None]:
+        """process_event's implementation for a class, looked up once (a rebuild calls it for
+        every event, and the bound dispatcher is rebuilt on each attribute access)."""
+        handler = self._handlers.get(cls)
+        if handler is None:
+            _ = self.process_event  # applies the library's deferred registrations
+            method = inspect.getattr_static(type(self), "process_event")
+            handler = self._handlers[cls] = method.dispatcher.dispatch(cls)
+        return handler
 
     def _batch_for(self, event: Any, tracking: Tracking) -> Batch | None:
         """The open batch; or, when called on its own, None once the event was processed

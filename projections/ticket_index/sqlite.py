@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,7 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    OperationalError,
+    PersistenceError,
+    Tracking,
+)
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledgerdesk.projections.runtime import TrackingMovedError
@@ -83,7 +90,9 @@ def fts5_query(text: str) -> tuple[str | None, str | None]:
 
 def stored_time(value: datetime) -> str:
     """UTC, fixed width: text order is time order."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect):
@@ -471,11 +480,13 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
             _open_transactions.put(self.datastore, cursor)
             try:
                 yield cursor
+                raw.commit()
+            except sqlite3.Error as error:
+                raw.rollback()
+                raise _persistence_error(error) from error
             except BaseException:
                 raw.rollback()
                 raise
-            else:
-                raw.commit()
             finally:
                 _open_transactions.put(self.datastore, None)
 
@@ -527,22 +538,38 @@ class _OpenTransactions(threading.local):
 _open_transactions = _OpenTransactions()
 
 
+def _persistence_error(error: sqlite3.Error) -> PersistenceError:
+    """The library's error classes, as the rest of the store raises them."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return IntegrityError(str(error))
+    if isinstance(error, sqlite3.OperationalError):
+        return OperationalError(str(error))
+    return PersistenceError(str(error))
+
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    **{c: _optional(str) for c in ("id", "requester_id", "department_id", "assignee_id")},
+    **{c: _optional(stored_time) for c in WRITE_COLUMNS if c.endswith("_at")},
+    "tags": json.dumps,
+    "participants": lambda users: json.dumps([str(u) for u in users]),
+    "sla_breached": int,
+}
+
+
 def _values(t: TicketRow) -> tuple[Any, ...]:
-    out: list[Any] = []
-    for column in WRITE_COLUMNS:
-        value = getattr(t, column)
-        if isinstance(value, UUID):
-            value = str(value)
-        elif isinstance(value, datetime):
-            value = stored_time(value)
-        elif column == "tags":
-            value = json.dumps(value)
-        elif column == "participants":
-            value = json.dumps([str(u) for u in value])
-        elif isinstance(value, bool):
-            value = int(value)
-        out.append(value)
-    return tuple(out)
+    fields = vars(t)
+    return tuple(
+        t.priority_rank
+        if column == "priority_rank"
+        else _CONVERTERS[column](fields[column])
+        if column in _CONVERTERS
+        else fields[column]
+        for column in WRITE_COLUMNS
+    )
 
 
 def _text(texts: dict[UUID, list[str]], t: TicketRow) -> str:
