@@ -33,27 +33,39 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _client(base: str, token: str, stop_at: float, latencies: list[float], errors: list[int]) -> None:
+async def _client(
+    base: str, token: str, stop_at: float, latencies: list[float], errors: list[int]
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
         n = 0
         while time.perf_counter() < stop_at:
             n += 1
             started = time.perf_counter()
-            response = await client.post("/tickets", json={
-                "subject": f"Bench ticket {n}", "text": "The printer is on fire again.",
-                "requester_email": "customer@bench.test", "priority": "normal"})
+            response = await client.post(
+                "/tickets",
+                json={
+                    "subject": f"Bench ticket {n}",
+                    "text": "The printer is on fire again.",
+                    "requester_email": "customer@bench.test",
+                    "priority": "normal",
+                },
+            )
             latencies.append(time.perf_counter() - started)
             if response.status_code != 201:
                 errors.append(response.status_code)
 
 
-async def _load(base: str, token: str, clients: int, seconds: float) -> tuple[list[float], list[int], float]:
+async def _load(
+    base: str, token: str, clients: int, seconds: float
+) -> tuple[list[float], list[int], float]:
     latencies: list[float] = []
     errors: list[int] = []
     started = time.perf_counter()
     stop_at = started + seconds
-    await asyncio.gather(*(_client(base, token, stop_at, latencies, errors) for _ in range(clients)))
+    await asyncio.gather(
+        *(_client(base, token, stop_at, latencies, errors) for _ in range(clients))
+    )
     return latencies, errors, time.perf_counter() - started
 
 
@@ -76,13 +88,19 @@ def main() -> None:
             env["LEDGERDESK_DATABASE_URL"] = url
         migrate(settings)
         svc = bootstrap(settings)
-        agent = svc.app.create_user(actor="system:bench", email="agent@bench.test", role="admin",
-                                    password_hash=svc.passwords.hash(PASSWORD))
+        agent = svc.app.create_user(
+            actor="system:bench",
+            email="agent@bench.test",
+            role="admin",
+            password_hash=svc.passwords.hash(PASSWORD),
+        )
         svc.close()
         port = _free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -92,8 +110,9 @@ def main() -> None:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            token = httpx.post(f"{base}/auth/login", json={"email": agent.email, "password": PASSWORD}
-                               ).json()["access_token"]
+            token = httpx.post(
+                f"{base}/auth/login", json={"email": agent.email, "password": PASSWORD}
+            ).json()["access_token"]
             asyncio.run(_load(base, token, args.clients, 2))  # warm up
             latencies, errors, elapsed = asyncio.run(_load(base, token, args.clients, args.seconds))
         finally:
