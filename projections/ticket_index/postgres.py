@@ -38,10 +38,6 @@ WRITE_COLUMNS = (
     "sla_breached",
 )  # fmt: skip
 READ_COLUMNS = tuple(c for c in WRITE_COLUMNS if c != "priority_rank")
-JOINED = (
-    "ru.name AS requester_name, ru.email AS requester_email, au.name AS assignee_name, "
-    "au.email AS assignee_email, d.name AS department_name"
-)
 
 
 def quoted(name: str) -> str:
@@ -300,7 +296,13 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
                 cur.execute(
                     f"ALTER INDEX {quoted(schema)}.{quoted(name)} RENAME TO {quoted(live_name)}"
                 )
+        self.refresh_statistics()  # fresh tables: autovacuum would get to them later
         return True
+
+    def refresh_statistics(self) -> None:
+        with self.datastore.get_connection() as conn:
+            for table in (self.tickets, self.users, self.departments):
+                conn.execute(f"ANALYZE {table}")
 
     # Queries -----------------------------------------------------------------------------------
 
@@ -329,7 +331,7 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
             page_where.append(qry.keyset_condition(sort_sql, sort.descending))
             page_params += [*sort_params, key, n]
         rows = self._fetch(
-            f"SELECT {self._select_list()}, {sort_sql} AS sort_key {self._from()} "
+            f"SELECT {self._select_list()}, {sort_sql} AS sort_key FROM {self.tickets} t "
             f"WHERE {' AND '.join(page_where) or 'true'} "
             f"{qry.order_by(sort_sql, sort.descending)} LIMIT ?",
             [*sort_params, *page_params, *sort_params, limit + 1],
@@ -337,36 +339,28 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = qry.encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["n"]) if more else None
-        return Page([_row(r) for r in rows], cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP)
+        items = self._named([_row(r) for r in rows])
+        return Page(items, cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP)
 
     def get_ticket_row(self, ticket_id: UUID, scope: Scope) -> TicketRow | None:
         where, params = qry.scope_conditions(scope, self)
         condition = " AND ".join(["t.id = ?", *where])
         rows = self._fetch(
-            f"SELECT {self._select_list()} {self._from()} WHERE {condition}", [ticket_id, *params]
+            f"SELECT {self._select_list()} FROM {self.tickets} t WHERE {condition}",
+            [ticket_id, *params],
         )
-        return _row(rows[0]) if rows else None
+        return self._named([_row(rows[0])])[0] if rows else None
 
     def counters(self, scope: Scope) -> Counters:
         where, params = qry.scope_conditions(scope, self)
         rows = self._fetch(
-            "SELECT status, priority, department_id, assignee_id, "
-            "GROUPING(status, priority, department_id, assignee_id) AS g, count(*) AS c "
-            f"FROM {self.tickets} t WHERE {' AND '.join(where) or 'true'} GROUP BY GROUPING SETS "
-            "((status), (priority), (department_id), (assignee_id), ())",
+            f"SELECT {qry.COUNTER_GROUPS}, count(*) AS c FROM {self.tickets} t "
+            f"WHERE {' AND '.join(where) or 'true'} GROUP BY {qry.COUNTER_GROUPS}",
             params,
         )
-        groups: dict[int, dict[Any, int]] = {0b0111: {}, 0b1011: {}, 0b1101: {}, 0b1110: {}}
-        total = 0
-        for r in rows:
-            if r["g"] == 0b1111:
-                total = r["c"]
-            else:
-                column = {0b0111: "status", 0b1011: "priority", 0b1101: "department_id"}.get(
-                    r["g"], "assignee_id"
-                )
-                groups[r["g"]][r[column]] = r["c"]
-        return Counters(total, groups[0b0111], groups[0b1011], groups[0b1101], groups[0b1110])
+        return qry.counters_from(
+            (r["status"], r["priority"], r["department_id"], r["assignee_id"], r["c"]) for r in rows
+        )
 
     def notifications(
         self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
@@ -387,25 +381,47 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         return int(rows[0]["c"])
 
     def mark_read(self, user_id: UUID, ids: Iterable[UUID], at: datetime | None = None) -> int:
+        ids = list(ids)
+        if not ids:
+            return 0
         with self.datastore.transaction(commit=True) as cur:
             cur.execute(
                 f"UPDATE {self.inbox} SET read_at = %s "
                 "WHERE user_id = %s AND id = ANY(%s) AND read_at IS NULL",
-                (at or datetime.now(UTC), user_id, list(ids)),
+                (at or datetime.now(UTC), user_id, ids),
             )
             return int(cur.rowcount)
 
     # Helpers -----------------------------------------------------------------------------------
 
     def _select_list(self) -> str:
-        return ", ".join(f"t.{c}" for c in READ_COLUMNS) + ", " + JOINED
+        return ", ".join(f"t.{c}" for c in READ_COLUMNS)
 
-    def _from(self) -> str:
-        return (
-            f"FROM {self.tickets} t LEFT JOIN {self.users} ru ON ru.id = t.requester_id "
-            f"LEFT JOIN {self.users} au ON au.id = t.assignee_id "
-            f"LEFT JOIN {self.departments} d ON d.id = t.department_id"
-        )
+    def _named(self, rows: list[TicketRow]) -> list[TicketRow]:
+        """The people's and departments' names for display, in one query. (Joining them in
+        the page query costs PostgreSQL ~2 ms of planning per query; this plans in 0.1 ms.)"""
+        users = {u for r in rows for u in (r.requester_id, r.assignee_id) if u is not None}
+        departments = {r.department_id for r in rows if r.department_id is not None}
+        if not rows:
+            return rows
+        names = {
+            r["id"]: r
+            for r in self._fetch(
+                f"SELECT id, name, email FROM {self.users} WHERE id = ANY(?) UNION ALL "
+                f"SELECT id, name, NULL FROM {self.departments} WHERE id = ANY(?)",
+                [list(users), list(departments)],
+            )
+        }
+        for r in rows:
+            requester, assignee = names.get(r.requester_id), names.get(r.assignee_id)
+            department = names.get(r.department_id)
+            if requester:
+                r.requester_name, r.requester_email = requester["name"], requester["email"]
+            if assignee:
+                r.assignee_name, r.assignee_email = assignee["name"], assignee["email"]
+            if department:
+                r.department_name = department["name"]
+        return rows
 
     def _count(self, where: list[str], params: list[Any]) -> int:
         rows = self._fetch(

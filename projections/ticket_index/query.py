@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from uuid import UUID
 from ledgerdesk.domain import values as v
 from ledgerdesk.domain.errors import ValidationError
 from ledgerdesk.domain.ticket import parse_number
-from ledgerdesk.projections.ticket_index.view import MAX_LIMIT, Scope, TicketQuery
+from ledgerdesk.projections.ticket_index.view import MAX_LIMIT, Counters, Scope, TicketQuery
 
 SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "number", "relevance")
 MAX_TEXT = 500  # characters of search text; more is cut
@@ -222,6 +222,37 @@ def keyset_condition(sort_sql: str, descending: bool) -> str:
 def order_by(sort_sql: str, descending: bool) -> str:
     direction = "DESC" if descending else "ASC"
     return f"ORDER BY {sort_sql} {direction}, t.n {direction}"
+
+
+def page_sql(
+    select_list: str, from_: str, where: list[str], sort_sql: str, descending: bool, joins: str
+) -> str:
+    """One page: sort and cut the matching ticket numbers first, then fetch and join only
+    those rows (joining every match before sorting costs tens of milliseconds)."""
+    direction = "DESC" if descending else "ASC"
+    inner = (
+        f"SELECT t.n AS n, {sort_sql} AS sort_key {from_} WHERE {' AND '.join(where) or '1=1'} "
+        f"{order_by(sort_sql, descending)} LIMIT ?"
+    )
+    return (
+        f"SELECT {select_list}, p.sort_key FROM ({inner}) p JOIN {{tickets}} t ON t.n = p.n "
+        f"{joins} ORDER BY p.sort_key {direction}, p.n {direction}"
+    )
+
+
+COUNTER_GROUPS = "t.status, t.priority, t.department_id, t.assignee_id"
+
+
+def counters_from(rows: Iterable[Sequence[Any]]) -> Counters:
+    """Counters from (status, priority, department, assignee, count) groups: one scan of
+    the scope's tickets instead of one per dimension."""
+    total = 0
+    dimensions: tuple[dict[Any, int], ...] = ({}, {}, {}, {})
+    for *keys, count in rows:
+        total += count
+        for counts, key in zip(dimensions, keys, strict=True):
+            counts[key] = counts.get(key, 0) + count
+    return Counters(total, *dimensions)
 
 
 def _uuid(field: str, value: object) -> UUID:

@@ -14,7 +14,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
-TOTAL_CAP = 10_000  # counting stops here: `Page.total_exact` is False beyond it
+TOTAL_CAP = 1_000  # counting stops here ("1,000+"): `Page.total_exact` is False beyond it
 
 
 @dataclass
@@ -228,6 +228,11 @@ class TicketIndexView(TrackingRecorder, ABC):
         `catch_up` bring the shadow to the head (given a log reader when the log must be read
         inside that transaction), then rename. False (nothing done) when the shadow is still
         behind this view."""
+
+    @abstractmethod
+    def refresh_statistics(self) -> None:
+        """Let the query planner see the tables as they are now (after a rebuild, and now and
+        then as they grow): without statistics SQLite picks slow plans for scoped lists."""
 
     # Queries -----------------------------------------------------------------------------------
 

@@ -203,10 +203,8 @@ def test_an_event_processed_twice_changes_the_index_once(services, people):
     runtime.catch_up()
     before = projection.view.position(app.name)
     app.add_reply(number, actor=people.agent.actor, text="Hello")
-    notifications = app.recorder.select_notifications(
-        start=before, limit=10, inclusive_of_start=False
-    )
-    items = runtime.decode(notifications, frozenset(projection.topics))
+    rows = runtime.read_log(before, 10)
+    items = runtime.decode(rows, frozenset(projection.topics))
     event, tracking = next(item for item in items if item[0] is not None)
 
     projection.process_event(event, tracking)
@@ -216,7 +214,17 @@ def test_an_event_processed_twice_changes_the_index_once(services, people):
 
     row = services.ticket_index.get_ticket_row(app.ticket(number).id, EVERYONE)
     assert (row.message_count, row.status) == (2, "in_progress")
-    assert projection.view.position(app.name) == notifications[-1].id
+    assert projection.view.position(app.name) == rows[-1][0]
+
+
+def test_the_runtimes_decoder_makes_the_same_events_as_the_librarys_mapper(corpus):
+    app, runtime = corpus.app, corpus.projections
+    rows = runtime.read_log(0, 1000)
+    notifications = app.recorder.select_notifications(start=1, limit=1000)
+    assert [row[0] for row in rows] == [n.id for n in notifications]
+    for row, notification in zip(rows, notifications, strict=True):
+        ours, theirs = runtime.decoder.event(row), app.mapper.to_domain_event(notification)
+        assert type(ours) is type(theirs) and vars(ours) == vars(theirs), row[3]
 
 
 def test_a_batch_computed_from_a_stale_position_is_refused_and_writes_nothing(services, people):
