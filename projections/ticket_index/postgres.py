@@ -165,6 +165,10 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
 
     def write(self, changes: Changes, tracking: Tracking, expected: int) -> None:
         with self.datastore.transaction(commit=True) as cur:
+            # A read model can be rebuilt from the log: its commits need not wait for the disk.
+            # A crash may lose the last ones, rows and tracking together, which are then
+            # simply applied again.
+            cur.execute("SET LOCAL synchronous_commit = off")
             # The row exists before it is locked, so two first batches cannot both pass.
             cur.execute(
                 f"INSERT INTO {self.tracking} VALUES (%s, 0) ON CONFLICT DO NOTHING",
