@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,8 +19,22 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from ledgerdesk.projections.runtime import TrackingMovedError, uuid_from_hex
+from ledgerdesk.projections.log import uuid_from_hex
+from ledgerdesk.projections.runtime import TrackingMovedError
 from ledgerdesk.projections.ticket_index import query as qry
+from ledgerdesk.projections.ticket_index.fts5 import fts5_query
+from ledgerdesk.projections.ticket_index.sqlite_rows import (
+    READ_COLUMNS,
+    UUIDS,
+    WRITE_COLUMNS,
+    decoded,
+    joined_text,
+    optional_uuid,
+    stored_time,
+    ticket_row,
+    ticket_values,
+    user_row,
+)
 from ledgerdesk.projections.ticket_index.view import (
     PRIORITY_RANK,
     TOTAL_CAP,
@@ -40,60 +53,10 @@ from ledgerdesk.projections.ticket_index.view import (
 PRIORITY_NAME = {rank: name for name, rank in PRIORITY_RANK.items()}
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # stemming, like PostgreSQL's 'english'
 WEIGHTS = "10.0, 1.0, 1.0"  # bm25 weights: subject, public replies, internal notes
-WRITE_COLUMNS = (
-    "n", "id", "number", "subject", "requester_id", "department_id", "category", "priority",
-    "priority_rank", "status", "assignee_id", "due_at", "tags", "created_at", "updated_at",
-    "version", "reopen_count", "first_response_at", "resolved_at", "closed_at", "participants",
-    "message_count", "public_message_count", "last_customer_activity_at",
-    "last_agent_activity_at", "sla_first_response_due_at", "sla_resolution_due_at",
-    "sla_breached",
-)  # fmt: skip
-READ_COLUMNS = tuple(c for c in WRITE_COLUMNS if c != "priority_rank")
-UUIDS = {"id", "requester_id", "department_id", "assignee_id", "user_id", "ticket_id"}
-TIMES = {c for c in WRITE_COLUMNS if c.endswith("_at")} | {"read_at"}
 JOINED = (
     "ru.name AS requester_name, ru.email AS requester_email, au.name AS assignee_name, "
     "au.email AS assignee_email, d.name AS department_name"
 )
-_TOKENS = re.compile(r'-?"[^"]*"?|\S+')
-_WORDS = re.compile(r"[^\W_]+")
-
-
-def fts5_query(text: str) -> tuple[str | None, str | None]:
-    """(what must match, what must not) as FTS5 expressions, from keyword/websearch syntax.
-
-    Every word is quoted, so nothing the user types is an FTS5 operator; `"a phrase"`, `OR`
-    between terms and `-word` are honoured; anything without a letter or digit is dropped.
-    """
-    groups: list[list[str]] = []
-    negatives: list[str] = []
-    pending_or = False
-    for token in _TOKENS.findall(text):
-        if token == "OR":
-            pending_or = bool(groups)
-            continue
-        negative = token.startswith("-")
-        words = _WORDS.findall(token[1:] if negative else token)
-        if not words:
-            continue
-        phrase = '"' + " ".join(words) + '"'
-        if negative:
-            negatives.append(phrase)
-        elif pending_or:
-            groups[-1].append(phrase)
-        else:
-            groups.append([phrase])
-        pending_or = False
-    must = " AND ".join("(" + " OR ".join(g) + ")" for g in groups) or None
-    must_not = " OR ".join(negatives) or None
-    return must, must_not
-
-
-def stored_time(value: datetime) -> str:
-    """UTC, fixed width: text order is time order."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")
 
 
 class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect):
@@ -202,11 +165,11 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
 
     def load_tickets(self, ids: Iterable[UUID]) -> dict[UUID, TicketRow]:
         sql = f"SELECT {', '.join(READ_COLUMNS)} FROM {self.tickets} WHERE id IN "
-        return {r.id: r for r in map(_ticket, self._fetch_in(sql, [i.hex for i in ids]))}
+        return {r.id: r for r in map(ticket_row, self._fetch_in(sql, [i.hex for i in ids]))}
 
     def load_users(self, ids: Iterable[UUID]) -> dict[UUID, UserRow]:
         sql = f"SELECT id, email, name, role, active, department_ids FROM {self.users} WHERE id IN "
-        return {r.id: r for r in map(_user, self._fetch_in(sql, [i.hex for i in ids]))}
+        return {r.id: r for r in map(user_row, self._fetch_in(sql, [i.hex for i in ids]))}
 
     def load_departments(self, ids: Iterable[UUID]) -> dict[UUID, DepartmentRow]:
         sql = f"SELECT id, slug, name, active FROM {self.departments} WHERE id IN "
@@ -252,18 +215,22 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         marks = ", ".join("?" * len(WRITE_COLUMNS))
         cur.executemany(
             f"INSERT INTO {self.tickets} ({', '.join(WRITE_COLUMNS)}) VALUES ({marks})",
-            [_values(t) for t in new],
+            [ticket_values(t) for t in new],
         )
         cur.executemany(
             f"INSERT INTO {self.fts} (rowid, subject, public, internal) VALUES (?, ?, ?, ?)",
-            [(t.n, t.subject, _text(c.public_text, t), _text(c.internal_text, t)) for t in new],
+            [
+                (t.n, t.subject, joined_text(c.public_text, t), joined_text(c.internal_text, t))
+                for t in new
+            ],
         )
         sets = ", ".join(f"{col} = ?" for col in WRITE_COLUMNS[1:])
         cur.executemany(
-            f"UPDATE {self.tickets} SET {sets} WHERE n = ?", [(*_values(t)[1:], t.n) for t in old]
+            f"UPDATE {self.tickets} SET {sets} WHERE n = ?",
+            [(*ticket_values(t)[1:], t.n) for t in old],
         )
         appended = [
-            (_text(c.public_text, t), _text(c.internal_text, t), t.n)
+            (joined_text(c.public_text, t), joined_text(c.internal_text, t), t.n)
             for t in old
             if t.id in c.public_text or t.id in c.internal_text
         ]
@@ -399,7 +366,9 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = qry.encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["n"]) if more else None
-        return Page([_ticket(r) for r in rows], cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP)
+        return Page(
+            [ticket_row(r) for r in rows], cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP
+        )
 
     def get_ticket_row(self, ticket_id: UUID, scope: Scope) -> TicketRow | None:
         where, params = qry.scope_conditions(scope, self)
@@ -410,7 +379,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
                 [ticket_id.hex, *params],
             )
             found = cur.fetchone()
-        return _ticket(dict(found)) if found else None
+        return ticket_row(dict(found)) if found else None
 
     def counters(self, scope: Scope) -> Counters:
         # One GROUP BY per dimension: each is read from its index, where grouping by all
@@ -430,7 +399,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
                 name: Callable[[Any], Any] = (
                     PRIORITY_NAME.__getitem__
                     if column == "priority_rank"
-                    else _uuid
+                    else optional_uuid
                     if column in UUIDS
                     else str
                 )
@@ -448,7 +417,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
                 "ORDER BY created_at DESC, id LIMIT ?",
                 [user_id.hex, qry.parse_limit(limit)],
             )
-            rows = [_decoded(dict(r)) for r in cur.fetchall()]
+            rows = [decoded(dict(r)) for r in cur.fetchall()]
         return [UserNotification(**r) for r in rows]
 
     def unread_count(self, user_id: UUID) -> int:
@@ -554,64 +523,6 @@ def _persistence_error(error: sqlite3.Error) -> PersistenceError:
     if isinstance(error, sqlite3.OperationalError):
         return OperationalError(str(error))
     return PersistenceError(str(error))
-
-
-def _values(t: TicketRow) -> tuple[Any, ...]:
-    """A row in WRITE_COLUMNS order, as stored (spelled out: a rebuild calls it per row)."""
-    return (
-        t.n, t.id.hex, t.number, t.subject, t.requester_id.hex, _hex(t.department_id),
-        t.category, t.priority, t.priority_rank, t.status, _hex(t.assignee_id), _time(t.due_at),
-        json.dumps(t.tags), stored_time(t.created_at), stored_time(t.updated_at), t.version,
-        t.reopen_count, _time(t.first_response_at), _time(t.resolved_at), _time(t.closed_at),
-        json.dumps([u.hex for u in t.participants]), t.message_count, t.public_message_count,
-        _time(t.last_customer_activity_at), _time(t.last_agent_activity_at),
-        _time(t.sla_first_response_due_at), _time(t.sla_resolution_due_at), int(t.sla_breached),
-    )  # fmt: skip
-
-
-def _hex(value: UUID | None) -> str | None:
-    return None if value is None else value.hex
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else stored_time(value)
-
-
-def _text(texts: dict[UUID, list[str]], t: TicketRow) -> str:
-    return "\n".join(texts.get(t.id, ()))
-
-
-def _uuid(value: str | None) -> UUID | None:
-    return uuid_from_hex(value) if value else None
-
-
-def _decoded(r: dict[str, Any]) -> dict[str, Any]:
-    for key, value in r.items():
-        if value is not None and key in UUIDS:
-            r[key] = uuid_from_hex(value)
-        elif value is not None and key in TIMES:
-            r[key] = datetime.fromisoformat(value)
-    return r
-
-
-def _ticket(r: dict[str, Any]) -> TicketRow:
-    r.pop("sort_key", None)
-    r = _decoded(r)
-    r["tags"] = json.loads(r["tags"])
-    r["participants"] = [uuid_from_hex(u) for u in json.loads(r["participants"])]
-    r["sla_breached"] = bool(r["sla_breached"])
-    return TicketRow(**r)
-
-
-def _user(r: dict[str, Any]) -> UserRow:
-    return UserRow(
-        id=uuid_from_hex(r["id"]),
-        email=r["email"],
-        name=r["name"],
-        role=r["role"],
-        active=bool(r["active"]),
-        department_ids=[uuid_from_hex(i) for i in json.loads(r["department_ids"])],
-    )
 
 
 def _position(cur: Any, table: str, application_name: str) -> int:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ledgerdesk.domain.errors import ValidationError
+from ledgerdesk.projections.ticket_index.fts5 import fts5_query
 from ledgerdesk.projections.ticket_index.query import (
     Sort,
     clean_text,
@@ -15,7 +16,6 @@ from ledgerdesk.projections.ticket_index.query import (
     parse_limit,
     parse_sort,
 )
-from ledgerdesk.projections.ticket_index.sqlite import fts5_query
 
 
 @pytest.mark.parametrize(
