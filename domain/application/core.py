@@ -26,9 +26,9 @@ from ledgerdesk.domain.application.numbers import NumberAllocator
 from ledgerdesk.domain.application.unit_of_work import UnitOfWork, current_unit
 from ledgerdesk.domain.chain import encoded_states
 from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
+from ledgerdesk.domain.idempotency import IdempotencyRecord
 from ledgerdesk.domain.ports import Clock, IdFactory, LogReader
 from ledgerdesk.domain.ticket import Ticket, format_number, ticket_id
-from ledgerdesk.domain.idempotency import IdempotencyRecord
 from ledgerdesk.domain.values import actor as check_actor
 from ledgerdesk.domain.values import text as v_text
 
@@ -207,8 +207,12 @@ class Core(Application[UUID]):
             result = produce()
             unit.add(
                 IdempotencyRecord.start(
-                    IdempotencyRecord.Recorded, id=record_id, actor=owner, at=self.now(),
-                    fingerprint=fingerprint, result=result,
+                    IdempotencyRecord.Recorded,
+                    id=record_id,
+                    actor=owner,
+                    at=self.now(),
+                    fingerprint=fingerprint,
+                    result=result,
                 )
             )
             return result
