@@ -18,10 +18,12 @@ from ledgerdesk.domain.user import User
 from ledgerdesk.domain.values import MessageKind, Status
 from ledgerdesk.projections.ticket_index.view import (
     Changes,
+    CountKey,
     DepartmentRow,
     TicketIndexView,
     TicketRow,
     UserRow,
+    count_key,
 )
 
 TICKET_EVENTS: tuple[type[Any], ...] = (
@@ -57,11 +59,27 @@ MAX_INDEXED_TEXT = 100_000  # characters of one message that go into the full-te
 class Batch:
     """The rows a batch of events touches, loaded once and written once."""
 
-    def __init__(self, view: TicketIndexView, expected: int) -> None:
+    def __init__(self, view: TicketIndexView) -> None:
         self.view = view
-        self.expected = expected
         self.changes = Changes()
-        self.last: Tracking | None = None
+        self.counted: dict[UUID, CountKey] = {}  # how each stored ticket was counted before
+
+    def _loaded(self, rows: dict[UUID, TicketRow]) -> None:
+        for row in rows.values():
+            self.counted[row.id] = count_key(row)
+        self.changes.tickets.update(rows)
+
+    def count_deltas(self) -> dict[CountKey, int]:
+        """How the dashboard counts change: each changed ticket leaves its old group (if it
+        had one) and joins its new one."""
+        deltas: dict[CountKey, int] = {}
+        for row in self.changes.tickets.values():
+            before, after = self.counted.get(row.id), count_key(row)
+            if before != after:
+                if before is not None:
+                    deltas[before] = deltas.get(before, 0) - 1
+                deltas[after] = deltas.get(after, 0) + 1
+        return {key: delta for key, delta in deltas.items() if delta}
 
     def prefetch(self, events: Sequence[Any]) -> None:
         """Load in one query per table every stored row the events will change."""
@@ -69,7 +87,7 @@ class Batch:
         users = {e.originator_id for e in events if type(e) in _USER_UPDATES}
         departments = {e.originator_id for e in events if type(e) in _DEPARTMENT_UPDATES}
         c = self.changes
-        c.tickets.update(self.view.load_tickets(tickets - c.tickets.keys()))
+        self._loaded(self.view.load_tickets(tickets - c.tickets.keys()))
         c.users.update(self.view.load_users(users - c.users.keys()))
         c.departments.update(self.view.load_departments(departments - c.departments.keys()))
 
@@ -80,7 +98,7 @@ class Batch:
             row = self.view.load_tickets([event.originator_id]).get(event.originator_id)
             if row is None:  # its Opened event was never seen: nothing to change
                 return None
-            self.changes.tickets[row.id] = row
+            self._loaded({row.id: row})
         row.version, row.updated_at = event.originator_version, event.timestamp
         return row
 
@@ -123,7 +141,7 @@ class TicketIndexProjection(Projection[TicketIndexView]):
         items = [item for item in items if item[1].notification_id > position]
         if not items:
             return
-        batch = Batch(self.view, position)
+        batch = Batch(self.view)
         batch.prefetch([event for event, _ in items if event is not None])
         self._batch = batch
         try:
@@ -132,6 +150,7 @@ class TicketIndexProjection(Projection[TicketIndexView]):
                     self._handler(type(event))(self, event, tracking)
         finally:
             self._batch = None
+        batch.changes.count_deltas = batch.count_deltas()
         self.view.write(batch.changes, items[-1][1], position)
 
     def _handler(self, cls: type[Any]) -> Callable[[Any, Any, Tracking], None]:

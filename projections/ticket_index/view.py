@@ -60,6 +60,14 @@ class TicketRow:
         return PRIORITY_RANK.get(self.priority, 0)
 
 
+CountKey = tuple[str, str, UUID | None, UUID | None]
+"""A dashboard group: status, priority, department, assignee."""
+
+
+def count_key(row: TicketRow) -> CountKey:
+    return row.status, row.priority, row.department_id, row.assignee_id
+
+
 @dataclass
 class UserRow:
     id: UUID
@@ -181,6 +189,7 @@ class Changes:
     users: dict[UUID, UserRow] = field(default_factory=dict)
     departments: dict[UUID, DepartmentRow] = field(default_factory=dict)
     notifications: list[UserNotification] = field(default_factory=list)
+    count_deltas: dict[CountKey, int] = field(default_factory=dict)  # dashboard groups
 
 
 class TicketIndexView(TrackingRecorder, ABC):

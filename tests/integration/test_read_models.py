@@ -14,6 +14,7 @@ from eventsourcing.persistence import Tracking
 from ledgerdesk.projections.runtime import TrackingMovedError
 from ledgerdesk.projections.ticket_index.view import (
     Changes,
+    Counters,
     Scope,
     TicketQuery,
     UserNotification,
@@ -464,6 +465,42 @@ def test_counters_over_everything_group_by_status_priority_department_and_assign
     assert counters.by_priority == {"urgent": 1, "high": 1, "low": 1, "normal": 1}
     assert counters.by_department == {people.support.id: 2, None: 2}
     assert counters.by_assignee == {people.agent.id: 1, people.agent2.id: 1, None: 2}
+
+
+def test_kept_dashboard_counts_match_the_tickets_after_every_kind_of_change(corpus, people, clock):
+    app = corpus.app
+    app.set_department("T-2", people.support.id, actor=people.agent.actor)
+    app.assign("T-1", people.agent2.id, actor=people.admin.actor)
+    app.unassign("T-2", actor=people.admin.actor)
+    app.set_priority("T-3", "urgent", actor=people.agent.actor)
+    app.change_status("T-4", "in_progress", actor=people.agent2.actor)  # a reopen
+    app.add_reply("T-1", actor=people.agent2.actor, text="On it")
+    open_ticket(corpus, people.bob, department_id=people.support.id, priority="high")
+    caught_up(corpus)
+    rows = corpus.ticket_index.search(TicketQuery(limit=200), EVERYONE).items
+    agent = Scope.departments([people.support.id], people.agent.id)
+    for scope in (EVERYONE, agent, Scope.departments([], people.agent2.id)):
+        seen = [r for r in rows if corpus.ticket_index.get_ticket_row(r.id, scope)]
+        assert corpus.ticket_index.counters(scope) == _counted(seen)
+    corpus.projections.rebuild("ticket_index")
+    assert corpus.ticket_index.counters(EVERYONE) == _counted(rows)
+
+
+def _counted(rows) -> Counters:
+    return Counters(
+        len(rows),
+        _tally(r.status for r in rows),
+        _tally(r.priority for r in rows),
+        _tally(r.department_id for r in rows),
+        _tally(r.assignee_id for r in rows),
+    )
+
+
+def _tally(values) -> dict:
+    counts: dict = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 # Runtime: read your writes, status, rebuild ------------------------------------------------------
