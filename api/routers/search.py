@@ -147,8 +147,12 @@ def search_tickets(
         cursor=cursor,
     )
     page = services.ticket_index.search(query, scope)
+    items = [dict(vars(row)) for row in page.items]
+    if scope.public_only:  # customers: counts without the internal notes they cannot see
+        for item in items:
+            item["message_count"] = item["public_message_count"]
     return {
-        "items": [vars(row) for row in page.items],
+        "items": items,
         "next_cursor": page.next_cursor,
         "total": page.total,
         "total_exact": page.total_exact,

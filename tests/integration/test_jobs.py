@@ -12,7 +12,7 @@ from ledgerdesk.tests.conftest_helpers import REDIS_URL, need_service
 from ledgerdesk.tests.support import open_ticket
 
 
-def _seal_through_consumer(queue, app, timeout: float = 20.0):  # type: ignore[no-untyped-def]
+def _seal_through_consumer(queue, app, timeout: float = 90.0):  # type: ignore[no-untyped-def]
     """Enqueue the seal job, let a real consumer run it, return the seal it recorded."""
     queue.tasks["seal_log"]()  # huey keeps no results of periodic tasks: watch the effect
     consumer = start_embedded(queue.huey)

@@ -137,3 +137,12 @@ def test_notifications_start_empty_for_a_new_user(api):
     headers = api.headers("alice@customer.test")
     assert api.client.get("/notifications", headers=headers).json() == []
     assert api.client.get("/notifications/unread-count", headers=headers).json() == 0
+
+
+def test_a_customers_list_does_not_count_internal_notes(api):
+    api.open("alice@customer.test", department="support")
+    api.client.post(
+        "/tickets/T-1/notes", json={"text": "n"}, headers=api.headers("agent@example.com")
+    )
+    item = api.client.get("/tickets", headers=api.headers("alice@customer.test")).json()["items"][0]
+    assert item["message_count"] == 1
