@@ -182,10 +182,12 @@ class AuditQueries(Core):
             self.secret_key, upto, sealer.count, sealer.log_hash, sealer.checkpoints, sealer.heads
         )
 
-        def command(unit: Any) -> dict[str, Any]:
+        def command(unit: Any) -> dict[str, Any] | None:
             seal_log = unit.find(LogSeal, SEAL_LOG_ID) or LogSeal.start(
                 LogSeal.Started, id=SEAL_LOG_ID, actor=actor, at=self.now()
             )
+            if (seal_log.last or {}).get("upto") != (last or {}).get("upto"):
+                return None  # another sealer got there first (this is a re-run after a clash)
             seal_log.seal(
                 actor=actor,
                 at=self.now(),

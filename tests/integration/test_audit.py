@@ -177,3 +177,23 @@ def test_the_fast_log_reader_and_the_libraries_notification_log_agree(services, 
         app.log_reader = reader
     assert (fast.ok, fast.events, fast.seals_checked) == (slow.ok, slow.events, slow.seals_checked)
     assert app.verify().first.version == 2
+
+
+def test_two_sealers_at_once_record_one_seal(services, people):
+    import threading
+
+    open_ticket(services, people.alice)
+    app, barrier, results = services.app, threading.Barrier(2), []
+
+    def seal() -> None:
+        barrier.wait()
+        results.append(app.seal())
+
+    threads = [threading.Thread(target=seal) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(app._seal_log().seals) == 1
+    assert sum(result is not None for result in results) == 1
+    assert app.verify().ok
