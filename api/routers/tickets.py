@@ -64,7 +64,7 @@ def open_ticket(
             priority=body.priority,
             due_at=body.due_at,
             tags=body.tags,
-            channel="api" if caller.user.is_staff else "portal",
+            channel=_channel(caller),
         )
 
     if idempotency_key is None:
@@ -89,8 +89,7 @@ def update_ticket(
 ) -> dict[str, Any]:
     """Change priority, category, department, due date and tags, all or none."""
     app = services.app
-    ticket = _readable(services, caller, number)
-    require(services, caller, ticket_record(ticket), "update")
+    ticket = _readable(services, caller, number, "update")
     n, actor = ticket.number, caller.actor
     changes: list[Any] = []
     if body.priority is not None:
@@ -115,8 +114,7 @@ def move_ticket(
     number: str, body: TransitionIn, caller: CurrentCaller, services: ServicesDep
 ) -> dict[str, Any]:
     """Move a ticket to another status (In Progress on a Resolved or Closed one reopens it)."""
-    ticket = _readable(services, caller, number)
-    require(services, caller, ticket_record(ticket), "transition")
+    ticket = _readable(services, caller, number, "transition")
     moved = services.app.change_status(
         ticket.number, body.status, actor=caller.actor, reason=body.reason
     )
@@ -128,8 +126,7 @@ def assign_ticket(
     number: str, body: AssignmentIn, caller: CurrentCaller, services: ServicesDep
 ) -> dict[str, Any]:
     """Assign, reassign (an agent's id) or unassign (null) a ticket."""
-    ticket = _readable(services, caller, number)
-    require(services, caller, ticket_record(ticket), "assign")
+    ticket = _readable(services, caller, number, "assign")
     if body.assignee_id is None:
         changed = services.app.unassign(ticket.number, actor=caller.actor)
     else:
@@ -142,11 +139,9 @@ def reply(
     number: str, body: MessageIn, caller: CurrentCaller, services: ServicesDep
 ) -> dict[str, Any]:
     """Add a public reply (the requester and participants see it)."""
-    ticket = _readable(services, caller, number)
-    require(services, caller, ticket_record(ticket), "reply")
-    channel = "api" if caller.user.is_staff else "portal"
+    ticket = _readable(services, caller, number, "reply")
     replied = services.app.add_reply(
-        ticket.number, actor=caller.actor, text=body.text, channel=channel
+        ticket.number, actor=caller.actor, text=body.text, channel=_channel(caller)
     )
     return ticket_out(services, caller, replied)
 
@@ -156,8 +151,7 @@ def note(
     number: str, body: MessageIn, caller: CurrentCaller, services: ServicesDep
 ) -> dict[str, Any]:
     """Add an internal note (never shown to customers)."""
-    ticket = _readable(services, caller, number)
-    require(services, caller, ticket_record(ticket), "note")
+    ticket = _readable(services, caller, number, "note")
     noted = services.app.add_note(ticket.number, actor=caller.actor, text=body.text)
     return ticket_out(services, caller, noted)
 
@@ -188,13 +182,18 @@ def as_of(
 # Helpers ---------------------------------------------------------------------------------------
 
 
-def _readable(services: Services, caller: Caller, number: str) -> Ticket:
+def _readable(services: Services, caller: Caller, number: str, action: str = "read") -> Ticket:
+    """The ticket, if the caller may read it (else 404) and do `action` to it (else 403)."""
     try:
         ticket = services.app.ticket(number)
     except NotFoundError:
         raise Problem(404, "there is no such ticket") from None
-    require(services, caller, ticket_record(ticket), "read")
+    require(services, caller, ticket_record(ticket), action)
     return ticket
+
+
+def _channel(caller: Caller) -> str:
+    return "api" if caller.user.is_staff else "portal"
 
 
 def _requester(services: Services, caller: Caller, body: TicketIn, condition: str) -> Any:

@@ -90,7 +90,7 @@ def test_every_permission_a_route_asks_for_exists_in_the_default_policy():
     asked = set()
     for path in (ROOT / "api").rglob("*.py"):
         text = path.read_text()
-        asked |= set(re.findall(r'(?:require|allowed)\(.*?, "([a-z_]+)"\)', text))
+        asked |= set(re.findall(r'(?:require|allowed|_readable)\(.*?, "([a-z_]+)"\)', text))
         asked |= set(
             re.findall(r'(?:require_kind|condition)\([^)]*?"[a-z_]+", "([a-z_]+)"\)', text)
         )
