@@ -1,0 +1,1 @@
+"""Mail rules as pure functions: identities, classification, reply extraction, HTML."""
