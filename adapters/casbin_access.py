@@ -46,6 +46,7 @@ class AccessControl:
         self._refresh = refresh_seconds
         self._monotonic = monotonic
         self._lock = threading.Lock()
+        self._enforcing = threading.Lock()
         self._version = -1
         self._checked = float("-inf")
         self._enforcer: casbin.Enforcer | None = None
@@ -57,7 +58,11 @@ class AccessControl:
     # Decisions --------------------------------------------------------------------------------
 
     def allowed(self, subject: Subject, record: Record, action: str) -> bool:
-        return bool(self._current().enforce(subject, record, action))
+        enforcer = self._current()
+        # Casbin parses its matcher with `ast` on every call, which CPython 3.11 does not
+        # allow from several threads at once ("AST constructor recursion depth mismatch").
+        with self._enforcing:
+            return bool(enforcer.enforce(subject, record, action))
 
     def condition(self, subject: Subject, resource: str, action: str) -> str | None:
         """The widest condition under which the subject may do `action` on some `resource`:

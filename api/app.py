@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledgerdesk import __version__
 from ledgerdesk.api import errors
+from ledgerdesk.api.committer import GroupCommitter
 from ledgerdesk.api.deps import CallerCache
 from ledgerdesk.api.routers import auth, departments, policies, search, tickets, users
 from ledgerdesk.bootstrap import Services
@@ -24,6 +25,7 @@ def create_app(services: Services) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services.projections.start()  # read models follow the log while the API serves
         yield
+        committer.stop()
         services.close()
 
     app = FastAPI(
@@ -34,6 +36,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.state.callers = CallerCache()
+    app.state.committer = committer = GroupCommitter(services.app)
     errors.install(app)
     for router in (
         auth.router,

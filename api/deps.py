@@ -11,6 +11,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
+from ledgerdesk.api.committer import GroupCommitter
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.errors import NotFoundError
@@ -25,6 +26,14 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_committer(request: Request) -> GroupCommitter:
+    committer: GroupCommitter = request.app.state.committer
+    return committer
+
+
+CommitterDep = Annotated[GroupCommitter, Depends(get_committer)]
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--server-log", type=Path, help="write the server's output here")
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
@@ -96,11 +97,12 @@ def main() -> None:
         )
         svc.close()
         port = _free_port()
+        log = args.server_log.open("wb") if args.server_log else subprocess.DEVNULL
         server = subprocess.Popen(
             [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
         base = f"http://127.0.0.1:{port}"
         try:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from ledgerdesk.api.deps import (
     Caller,
+    CommitterDep,
     CurrentCaller,
     ServicesDep,
     jsonable,
@@ -35,6 +36,7 @@ from ledgerdesk.domain.application.audit import HistoryEntry
 from ledgerdesk.domain.chain import canonical_json
 from ledgerdesk.domain.errors import NotFoundError
 from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.domain.user import User
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
@@ -44,22 +46,27 @@ def open_ticket(
     body: TicketIn,
     caller: CurrentCaller,
     services: ServicesDep,
+    committer: CommitterDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Open a ticket (customers for themselves; agents for anyone, by email)."""
     app = services.app
     condition = require_kind(services, caller, "ticket", "create")
-    requester = _requester(services, caller, body, condition)
-    department = app.department(body.department).id if body.department else None
+    email = (body.requester_email or "").strip().lower()
+    if email and email != caller.user.email and condition == "own":
+        raise Problem(403, "you may open tickets only for yourself")
+    fingerprint = ""
+    if idempotency_key is not None:
+        fingerprint = hashlib.sha256(canonical_json(jsonable(body)).encode()).hexdigest()
 
     def produce() -> Ticket:
         return app.open_ticket(
             actor=caller.actor,
             subject=body.subject,
             text=body.text,
-            requester_id=requester,
-            department_id=department,
+            requester_id=_requester(services, caller, body, email),
+            department_id=app.department(body.department).id if body.department else None,
             category=body.category,
             priority=body.priority,
             due_at=body.due_at,
@@ -67,14 +74,21 @@ def open_ticket(
             channel=_channel(caller),
         )
 
-    if idempotency_key is None:
-        ticket = produce()  # the aggregate as saved: no second read
-    else:
-        fingerprint = hashlib.sha256(canonical_json(jsonable(body)).encode()).hexdigest()
-        number = app.once(caller.actor, idempotency_key, fingerprint, lambda: produce().number)
-        ticket = app.ticket(number)
+    def command() -> tuple[Ticket, dict[Any, User | None]]:
+        # Runs in the committer's batch: every read here (requester, department, idempotency
+        # record) goes through the batch's identity map, shared with the other requests.
+        if idempotency_key is None:
+            ticket = produce()
+        else:
+            number = app.once(caller.actor, idempotency_key, fingerprint, lambda: produce().number)
+            ticket = app.ticket(number)
+        return ticket, {ticket.requester_id: app.find_user(ticket.requester_id)}
+
+    committed = committer.run(command)
+    services.projections.wait(committed.position, timeout=5.0)  # read your writes
+    ticket, people = committed.value
     response.headers["Location"] = f"/tickets/{ticket.number}"
-    return ticket_out(services, caller, ticket)
+    return ticket_out(services, caller, ticket, people=people)
 
 
 @router.get("/{number}", response_model=TicketOut)
@@ -196,12 +210,9 @@ def _channel(caller: Caller) -> str:
     return "api" if caller.user.is_staff else "portal"
 
 
-def _requester(services: Services, caller: Caller, body: TicketIn, condition: str) -> Any:
-    email = (body.requester_email or "").strip().lower()
+def _requester(services: Services, caller: Caller, body: TicketIn, email: str) -> Any:
     if not email or email == caller.user.email:
         return caller.user.id
-    if condition == "own":
-        raise Problem(403, "you may open tickets only for yourself")
     existing = services.app.user_by_email(email)
     if existing is not None:
         return existing.id
@@ -214,19 +225,29 @@ def _is_note(changes: dict[str, Any]) -> bool:
     return changes.get("kind") == "note"
 
 
-def ticket_out(services: Services, caller: Caller, ticket: Ticket) -> dict[str, Any]:
-    settled(services)  # a list or search right after this answer includes the change
-    people: dict[Any, PersonOut | None] = {}
+def ticket_out(
+    services: Services,
+    caller: Caller,
+    ticket: Ticket,
+    *,
+    people: dict[Any, User | None] | None = None,
+) -> dict[str, Any]:
+    """The ticket as answered; `people` are users already loaded (none given: the answer
+    waits for this thread's last command to reach the read models first)."""
+    if people is None:
+        settled(services)  # a list or search right after this answer includes the change
+    known = dict(people or {})
+    shown: dict[Any, PersonOut | None] = {}
 
     def person(user_id: Any) -> PersonOut | None:
         if user_id is None:
             return None
-        if user_id not in people:
-            user = services.app.find_user(user_id)
-            people[user_id] = (
+        if user_id not in shown:
+            user = known[user_id] if user_id in known else services.app.find_user(user_id)
+            shown[user_id] = (
                 PersonOut(id=user.id, email=user.email, name=user.name) if user else None
             )
-        return people[user_id]
+        return shown[user_id]
 
     notes = services.access.allowed(caller.subject, ticket_record(ticket), "read_notes")
     messages = [
