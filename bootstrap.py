@@ -14,6 +14,7 @@ from ledgerdesk.adapters.casbin_access import AccessControl
 from ledgerdesk.adapters.clock import SystemClock
 from ledgerdesk.adapters.event_store import postgres_env, store_env
 from ledgerdesk.adapters.log_reader import log_reader_for
+from ledgerdesk.adapters.mail_in.intake import MailIntake
 from ledgerdesk.adapters.passwords import Argon2Hasher
 from ledgerdesk.adapters.throttle import LoginThrottle
 from ledgerdesk.adapters.tokens import TokenService
@@ -21,6 +22,7 @@ from ledgerdesk.domain.application import LedgerDesk
 from ledgerdesk.domain.application.core import describe_store_error
 from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.ports import BlobStore, PasswordHasher
+from ledgerdesk.policies.mail.identity import MailIdentity
 from ledgerdesk.projections.runtime import ProjectionRuntime
 from ledgerdesk.projections.ticket_index.projection import TicketIndexProjection
 from ledgerdesk.projections.ticket_index.view import TicketIndexView
@@ -38,6 +40,7 @@ class Services:
     access: AccessControl
     ticket_index: TicketIndexView
     projections: ProjectionRuntime  # not started here: `serve` and the API start it
+    intake: MailIntake
 
     def close(self) -> None:
         self.projections.stop()
@@ -62,10 +65,13 @@ def bootstrap(
             )
     if app.log_reader is None:
         app.log_reader = log_reader_for(app.recorder)
+    blobs = overrides.pop("blobs", None) or FileBlobStore(settings.data_dir / "blobs")
+    identity = MailIdentity(settings.resolved_secret_key(), settings.support_address)
     services = Services(
         settings=settings,
         app=app,
-        blobs=overrides.pop("blobs", None) or FileBlobStore(settings.data_dir / "blobs"),
+        blobs=blobs,
+        intake=overrides.pop("intake", None) or MailIntake(app, blobs, identity),
         passwords=overrides.pop("passwords", None) or Argon2Hasher(),
         tokens=overrides.pop("tokens", None)
         or TokenService(settings.resolved_secret_key(), clock=app.clock),

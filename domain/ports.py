@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -22,6 +22,8 @@ class BlobStore(Protocol):
     """Content-addressed storage for raw mail and attachments, named by sha256."""
 
     def put(self, data: bytes) -> str: ...
+
+    def put_many(self, items: Sequence[bytes]) -> list[str]: ...
 
     def get(self, digest: str) -> bytes: ...
 

@@ -24,6 +24,7 @@ class User(EditableAggregate):
         locale: str
         phone: str
         password_hash: str
+        mail_failing: str  # why mail to this address bounced ("" while it is deliverable)
 
     class Created(ChainedAggregate.Created):
         email: str
@@ -38,13 +39,25 @@ class User(EditableAggregate):
             u.email, u.name, u.role = self.email, self.name, self.role
             u.department_ids = list(self.department_ids)
             u.time_zone, u.locale, u.phone = self.time_zone, self.locale, self.phone
-            u.password_hash, u.active = "", True
+            u.password_hash, u.active, u.mail_failing = "", True, ""
 
     class PasswordSet(ChainedAggregate.Event):
         password_hash: str
 
         def apply(self, u: User) -> None:
             u.password_hash = self.password_hash
+
+    class MailBounced(ChainedAggregate.Event):
+        """Mail to the user's address bounced: outgoing mail stops until it is cleared."""
+
+        reason: str
+
+        def apply(self, u: User) -> None:
+            u.mail_failing = self.reason or "bounced"
+
+    class MailDeliverable(ChainedAggregate.Event):
+        def apply(self, u: User) -> None:
+            u.mail_failing = ""
 
     @property
     def is_staff(self) -> bool:
@@ -57,6 +70,14 @@ class User(EditableAggregate):
     @property
     def label(self) -> str:
         return self.email
+
+    def mark_bounced(self, reason: str, *, actor: str, at: datetime) -> None:
+        if self.mail_failing != (reason or "bounced"):
+            self.record(self.MailBounced, actor=actor, at=at, reason=reason)
+
+    def mark_deliverable(self, *, actor: str, at: datetime) -> None:
+        if self.mail_failing:
+            self.record(self.MailDeliverable, actor=actor, at=at)
 
     def set_password_hash(self, password_hash: str, *, actor: str, at: datetime) -> None:
         self.record(self.PasswordSet, actor=actor, at=at, password_hash=password_hash)

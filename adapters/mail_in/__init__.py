@@ -1,1 +1,1 @@
-"""Inbound mail: parsing, the intake pipeline and its channels (pipe, drop folder, IMAP, webhook)."""
+"""Inbound mail: parsing, the intake pipeline and its channels (pipe, drop, IMAP, webhook)."""

@@ -6,11 +6,19 @@ from ledgerdesk.domain.application.access import AccessCommands
 from ledgerdesk.domain.application.audit import AuditQueries
 from ledgerdesk.domain.application.auth import AuthCommands
 from ledgerdesk.domain.application.directory import DirectoryCommands
+from ledgerdesk.domain.application.intake import IntakeCommands
 from ledgerdesk.domain.application.tickets import TicketCommands
 
 
-class LedgerDesk(TicketCommands, DirectoryCommands, AccessCommands, AuthCommands, AuditQueries):
-    """Tickets, users, departments, SLA data, access rules, sign-ins and the audit trail."""
+class LedgerDesk(
+    TicketCommands,
+    DirectoryCommands,
+    IntakeCommands,
+    AccessCommands,
+    AuthCommands,
+    AuditQueries,
+):
+    """Tickets, mail intake, users, departments, SLA data, access, sign-ins, the audit trail."""
 
     name = "LedgerDesk"  # eventsourcing names PostgreSQL tables after the application
 
