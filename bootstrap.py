@@ -14,6 +14,7 @@ from ledgerdesk.adapters.casbin_access import AccessControl
 from ledgerdesk.adapters.clock import SystemClock
 from ledgerdesk.adapters.event_store import postgres_env, store_env
 from ledgerdesk.adapters.log_reader import log_reader_for
+from ledgerdesk.adapters.mail_in.drop_folder import DropFolder
 from ledgerdesk.adapters.mail_in.intake import MailIntake
 from ledgerdesk.adapters.passwords import Argon2Hasher
 from ledgerdesk.adapters.throttle import LoginThrottle
@@ -41,8 +42,10 @@ class Services:
     ticket_index: TicketIndexView
     projections: ProjectionRuntime  # not started here: `serve` and the API start it
     intake: MailIntake
+    drop_folder: DropFolder  # started by `serve` on the embedded default
 
     def close(self) -> None:
+        self.drop_folder.stop()
         self.projections.stop()
         self.app.close()
 
@@ -71,7 +74,8 @@ def bootstrap(
         settings=settings,
         app=app,
         blobs=blobs,
-        intake=overrides.pop("intake", None) or MailIntake(app, blobs, identity),
+        intake=(intake := overrides.pop("intake", None) or MailIntake(app, blobs, identity)),
+        drop_folder=DropFolder(intake, settings.data_dir / "mail"),
         passwords=overrides.pop("passwords", None) or Argon2Hasher(),
         tokens=overrides.pop("tokens", None)
         or TokenService(settings.resolved_secret_key(), clock=app.clock),

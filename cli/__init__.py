@@ -1,4 +1,4 @@
-"""The `ledgerdesk` command: serve, migrate, users, departments, tickets, audit, demo."""
+"""The `ledgerdesk` command: serve, migrate, users, departments, tickets, mail, audit, demo."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from ledgerdesk.cli import audit, demo, directory, projections, server, tickets
+from ledgerdesk.cli import audit, demo, directory, mail, projections, server, tickets
 from ledgerdesk.cli.common import EXIT_CONFIG, EXIT_SOFTWARE, EXIT_TEMPFAIL, err_console
 from ledgerdesk.domain.errors import DomainError, StoreUnavailableError
 from ledgerdesk.settings import Settings, SettingsError
@@ -24,6 +24,7 @@ server.register(app)
 app.add_typer(directory.users, name="users")
 app.add_typer(directory.departments, name="departments")
 app.add_typer(tickets.app, name="tickets")
+app.add_typer(mail.app, name="mail")
 app.add_typer(audit.app, name="audit")
 app.add_typer(projections.app, name="projections")
 demo.register(app)

@@ -57,6 +57,13 @@ def serve_command(
         from ledgerdesk.jobs.queue import build_queue, start_embedded
 
         consumer = start_embedded(build_queue(services).huey)
+    if settings.is_embedded:
+        services.drop_folder.start()
+        err_console.print(
+            f"Mail intake: drop .eml files into {services.drop_folder.inbox} "
+            f"(or pipe them to `ledgerdesk mail ingest`).",
+            soft_wrap=True,
+        )
     try:
         uvicorn.run(create_app(services), host=host, port=port, log_level="info")
     finally:
