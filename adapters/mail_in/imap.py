@@ -34,6 +34,7 @@ STORED = frozenset(
     {"opened", "replied", "duplicate", "bounce", "auto_reply", "loop", "quarantined"}
 )
 SEEN = b"\\Seen"
+SIZE_CHUNK = 500  # UIDs per FETCH command: well inside servers' command-line limits
 
 
 class IngestResult(Protocol):
@@ -195,11 +196,9 @@ class ImapPoller:
                         report.uidvalidity,
                     )
                 report.last_uid = start - 1
-                # One range, not a list of UIDs: a long list would pass the line-length limit.
-                found = client.fetch(f"{start}:*", ["RFC822.SIZE"])
-            # "N:*" always matches the last message, even when its UID is below N.
-            sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in found.items()}
-            new = sorted(uid for uid in sizes if uid >= start)
+                # "N:*" always matches the last message, even when its UID is below N.
+                new = sorted(uid for uid in client.search(["UID", f"{start}:*"]) if uid >= start)
+                sizes = self._sizes(client, new)
             for batch in batches(new, sizes, mailbox.batch_size, mailbox.batch_bytes):
                 self._process(client, mailbox, batch, keywords, report)
         finally:
@@ -223,7 +222,7 @@ class ImapPoller:
         report: PollReport,
     ) -> None:
         with self._imap_errors(mailbox):
-            fetched = client.fetch(sequence_set(batch), [b"BODY.PEEK[]"])
+            fetched = client.fetch(batch, [b"BODY.PEEK[]"])
         items: list[tuple[bytes, str]] = []
         uids: list[int] = []
         for uid in batch:
@@ -258,6 +257,14 @@ class ImapPoller:
                 f"the intake stored no outcome for UID {', '.join(map(str, missing[:10]))}; "
                 "they stay unacknowledged and are fetched again on the next poll",
             )
+
+    @staticmethod
+    def _sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
+        sizes: dict[int, int] = {}
+        for i in range(0, len(uids), SIZE_CHUNK):
+            found = client.fetch(uids[i : i + SIZE_CHUNK], [b"RFC822.SIZE"])
+            sizes.update((uid, int(data.get(b"RFC822.SIZE", 0))) for uid, data in found.items())
+        return sizes
 
     def _acknowledge(
         self, client: IMAPClient, mailbox: MailboxConfig, uids: list[int], keywords: bool

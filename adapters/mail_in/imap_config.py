@@ -198,7 +198,7 @@ def parse_mailbox(url: str) -> MailboxConfig:
         folder=folder,
         move_to=move_to,
         keyword=keyword,
-        batch_size=_number(query, "batch", 200, shown, low=1, high=5000),
+        batch_size=_number(query, "batch", 200, shown, low=1, high=1000),
         batch_bytes=_number(query, "batch_bytes", 20 * 1024 * 1024, shown, low=1, high=2**31),
         cafile=cafile,
         verify_tls=_flag(query, "verify", True, shown),

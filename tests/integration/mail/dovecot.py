@@ -20,7 +20,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -61,7 +64,7 @@ class Dovecot:
         self.imap_port = free_port()
         self.imaps_port = free_port()
         self.cert = self.dir / "cert.pem"
-        self.users_file = self.dir / "users"
+        self.users_dir = self.dir / "users"
         self.process: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:
             self.account = pwd.getpwnam("dovecot" if _has_user("dovecot") else "nobody")
@@ -71,32 +74,47 @@ class Dovecot:
     # Lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Dovecot:
-        for sub in ("run", "mail", "state"):
+        for sub in ("run", "mail", "state", "users"):
             (self.dir / sub).mkdir()
         self._make_certificate()
-        self.users_file.write_text("")
         (self.dir / "dovecot.conf").write_text(self._config())
         self._hand_over()
-        log = (self.dir / "stdout.log").open("wb")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server processes (again, after halt(): same ports, same mail)."""
+        log = (self.dir / "stdout.log").open("ab")
         self.process = subprocess.Popen(
             [self.binary, "-F", "-c", str(self.dir / "dovecot.conf")],
             stdout=log,
             stderr=subprocess.STDOUT,
-            **self._as_account(),
             start_new_session=True,
+            **self._as_account(),
         )
+        log.close()
         self._wait_ready()
-        return self
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server processes, keeping the mail: the server is down until resume()."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            # The whole process group: imap processes would go on serving open sessions.
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.kill()
                 self.process.wait()
+            with suppress(ProcessLookupError):  # stragglers of the group, if any
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process = None
+        # Wait until the port is free, so that resume() can listen on it again.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _listening(self.host, self.imap_port):
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_tail(self, lines: int = 20) -> str:
@@ -112,8 +130,12 @@ class Dovecot:
     def add_user(self, name: str | None = None, password: str | None = None) -> tuple[str, str]:
         name = name or f"u{secrets.token_hex(4)}@example.test"
         password = password or secrets.token_urlsafe(12)
-        with self.users_file.open("a") as fh:
-            fh.write(f"{name}:{{PLAIN}}{password}::::\n")
+        # One passwd-file per user: Dovecot re-reads a changed file only when its mtime moves,
+        # which two additions within one second would not do.
+        path = self.users_dir / name
+        path.write_text(f"{name}:{{PLAIN}}{password}::::\n")
+        if os.geteuid() == 0:
+            os.chown(path, self.account.pw_uid, self.account.pw_gid)
         return name, password
 
     def url(
@@ -181,7 +203,7 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.users_file}
+  args = scheme=PLAIN username_format=%u {self.users_dir}/%u
 }}
 userdb {{
   driver = static
@@ -256,8 +278,46 @@ service auth-worker {{
                 pass
             time.sleep(0.05)
         tail = self.log_tail()
-        self.stop()
+        self.halt()
         raise RuntimeError(f"Dovecot did not start:\n{tail}")
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def sample_mail(
+    n: int,
+    *,
+    sender: str = "customer@example.com",
+    subject: str | None = None,
+    message_id: str | None = None,
+    size: int = 0,
+) -> bytes:
+    """A plausible customer mail: text and HTML alternatives, an attachment when `size` > 0."""
+    message = EmailMessage()
+    message["From"] = f"Customer {n} <{sender}>"
+    message["To"] = "support@ledgerdesk.localhost"
+    message["Subject"] = subject or f"Invoice {10000 + n} was charged twice"
+    message["Date"] = formatdate(1_790_000_000 + n * 60, localtime=False)
+    message["Message-ID"] = message_id or f"<{n}.{secrets.token_hex(6)}@mail.example.com>"
+    text = (
+        f"Hello,\n\nmy card was charged twice for invoice {10000 + n}. Could you refund one "
+        "of the payments?\n\nThanks,\nA customer\n"
+    )
+    message.set_content(text)
+    message.add_alternative(
+        f"<html><body><p>{text.replace(chr(10), '<br>')}</p></body></html>", subtype="html"
+    )
+    if size:
+        message.add_attachment(
+            secrets.token_bytes(size), maintype="application", subtype="pdf", filename="receipt.pdf"
+        )
+    return message.as_bytes(policy=SMTP)
 
 
 def _has_user(name: str) -> bool:
@@ -275,9 +335,3 @@ def running_dovecot() -> Iterator[Dovecot]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def dovecot() -> Iterator[Dovecot]:
-    with running_dovecot() as server:
-        yield server
