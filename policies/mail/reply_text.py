@@ -153,9 +153,19 @@ def _next_nonblank(lines: list[str], start: int) -> int | None:
     return None
 
 
+def _signature_below_quote(lines: list[str]) -> int:
+    """Thunderbird puts the signature under the quote: where that trailing `-- ` block starts."""
+    for i in range(len(lines) - 1, 0, -1):
+        if is_quoted_line(lines[i]):
+            return len(lines)
+        if _SIGNATURE_DELIMITER.match(lines[i]):
+            return i if any(is_quoted_line(line) for line in lines[:i]) else len(lines)
+    return len(lines)
+
+
 def _trailing_quote_start(lines: list[str]) -> int:
     """Where the quoted block at the end of the mail (with its attribution line) begins."""
-    end = len(lines)
+    end = _signature_below_quote(lines)
     i = end
     quoted = False
     while i > 0 and (not lines[i - 1].strip() or is_quoted_line(lines[i - 1])):
