@@ -387,8 +387,9 @@ Content-Type: application/octet-stream; name="log.txt"
 
 not really base64 ===
 """, "opened", "T-21", "rita@example.org", "Broken MIME from an old mailer",
-        "Multipart whose parts use another boundary than declared (and no closing line): the body is kept as text",
-        visible=("printer driver download link gives a 404",))  # fmt: skip
+        "Multipart whose parts use another boundary than declared (and no closing line): the body is kept as text; the parser recovers the parts from the boundary actually used",
+        visible=("printer driver download link gives a 404",),
+        attachments=(("log.txt", "application/octet-stream"),))  # fmt: skip
     add("malformed-no-message-id-again.eml", no_id, "duplicate", "T-19", "peter@example.org",
         "Sent from a script without Message-ID",
         "Byte-identical copy of malformed-no-message-id.eml: same content hash, duplicate")  # fmt: skip
