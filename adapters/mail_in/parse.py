@@ -65,20 +65,33 @@ def decode_words(value: Any) -> str:
     """An RFC 2047 header value as text; unknown charsets and bad bytes never raise."""
     if value is None:
         return ""
-    if not isinstance(value, str):  # an email.header.Header for undecodable raw bytes
-        value = str(value)
+    if not isinstance(value, str):  # an email.header.Header: raw 8-bit bytes in the header
+        return _joined(decode_header(value))
+    value = raw_header_text(value)
     if "=?" not in value:
         return value.replace("\x00", "")
     try:
         return str(make_header(decode_header(value))).replace("\x00", "")
     except (LookupError, UnicodeError, ValueError, AssertionError):
-        parts = []
-        for chunk, charset in decode_header(value):
-            if isinstance(chunk, bytes):
-                parts.append(decode_bytes(chunk, charset))
-            else:
-                parts.append(chunk)
-        return "".join(parts).replace("\x00", "")
+        return _joined(decode_header(value))
+
+
+def _joined(chunks: list[tuple[bytes | str, str | None]]) -> str:
+    parts = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, bytes):
+            label = None if charset in (None, "unknown-8bit") else charset
+            parts.append(decode_bytes(chunk, label))
+        else:
+            parts.append(chunk)
+    return "".join(parts).replace("\x00", "")
+
+
+def raw_header_text(value: str) -> str:
+    """Headers with raw 8-bit bytes (RFC 6532 UTF-8, or a legacy charset) as real text."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    return decode_bytes(value.encode("ascii", "surrogateescape"), "utf-8")
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -101,7 +114,10 @@ def _looks_like_mail(headers: dict[str, list[str]]) -> bool:
 
 
 def _addresses(message: Message, name: str) -> list[Address]:
-    values = [str(v) for v in message.get_all(name, [])]
+    values = [
+        decode_words(v) if not isinstance(v, str) else raw_header_text(v)
+        for v in message.get_all(name, [])
+    ]
     if not values:
         return []
     found: list[Address] = []
@@ -167,6 +183,9 @@ class _Body:
             part.get_param("report-type", "") or ""
         ).lower() in ("delivery-status", "disposition-notification"):
             self.report = DeliveryReport()
+        if content_type.startswith("multipart/") and not part.is_multipart():
+            self._broken_multipart(part, depth)
+            return
         if part.is_multipart() and content_type != "message/rfc822":
             if content_type.startswith("message/") and self.report is not None:
                 self._delivery_status(part)
@@ -176,6 +195,22 @@ class _Body:
                     self.walk(child, depth + 1)
             return
         self._leaf(part, content_type)
+
+    def _broken_multipart(self, part: Message, depth: int) -> None:
+        # The declared boundary never occurs: old mailers. Use the first boundary-like line
+        # instead; failing that, the whole payload is the text.
+        self.defects.append("boundary not found")
+        payload = part.get_payload()
+        text = payload if isinstance(payload, str) else ""
+        match = re.search(r"^--([^\s]{1,70})\s*$", text, re.M)
+        if match is not None:
+            head = f'Content-Type: multipart/mixed; boundary="{match.group(1)}"\n\n'
+            again = email.message_from_string(head + text, policy=email.policy.compat32)
+            if again.is_multipart():
+                self.walk(again, depth + 1)
+                return
+        if not self.text:
+            self.text = text
 
     def _leaf(self, part: Message, content_type: str) -> None:
         disposition = (part.get("content-disposition") or "").split(";")[0].strip().lower()
