@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import email
-import hashlib
+import signal
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from ledgerdesk.adapters.mail_in.imap import (
 from ledgerdesk.adapters.mail_in.imap_config import parse_mailbox, parse_mailboxes
 from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.mailbox import MailboxCursor
+from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.tests.integration.mail.dovecot import (
     Dovecot,
     free_port,
@@ -31,35 +32,8 @@ from ledgerdesk.tests.integration.mail.dovecot import (
 KEYWORD = b"$Ledgerdesk"
 
 
-@dataclass(frozen=True)
-class Result:
-    source: str
-    outcome: str
-    ticket: str | None
-    message_id: str
-    reason: str = ""
-
-
-class StandInIntake:
-    """Stands in for the intake: one ticket per Message-ID, `duplicate` for a second delivery."""
-
-    def __init__(self) -> None:
-        self.tickets: dict[str, str] = {}
-
-    def ingest_many(self, items: Sequence[tuple[bytes, str]], channel: str) -> list[Result]:
-        results = []
-        for raw, source in items:
-            message_id = email.message_from_bytes(raw).get("Message-ID") or (
-                hashlib.sha256(raw).hexdigest()
-            )
-            outcome = "duplicate" if message_id in self.tickets else "opened"
-            ticket = self.tickets.setdefault(message_id, f"T-{len(self.tickets) + 1}")
-            results.append(Result(source, outcome, ticket, message_id))
-        return results
-
-
 class Recorder:
-    """The intake, recording what it was given and what it answered; `before` / `after` hooks
+    """The real intake, recording what it was given and what it answered; `before` / `after` hooks
     let a test look at the mailbox mid-poll or make the poll die at that point."""
 
     def __init__(self, intake: Any) -> None:
@@ -95,8 +69,12 @@ def dovecot() -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-def intake() -> Recorder:
-    return Recorder(StandInIntake())
+def intake(services: Any) -> Recorder:
+    return Recorder(services.intake)
+
+
+def tickets_opened(services: Any) -> int:
+    return len(services.app.ids_of(Ticket.Opened))
 
 
 @pytest.fixture
@@ -202,12 +180,7 @@ def test_move_to_puts_acknowledged_mail_into_the_folder_flagged(services, doveco
     assert cursor(services, url).last_uid == 2
 
 
-def test_a_quarantined_message_is_stored_so_it_is_acknowledged(services, dovecot, account):
-    class Quarantining(StandInIntake):
-        def ingest_many(self, items: Sequence[tuple[bytes, str]], channel: str) -> list[Result]:
-            return [Result(s, "quarantined", None, "", "unparseable") for _, s in items]
-
-    intake = Recorder(Quarantining())
+def test_a_quarantined_message_is_stored_so_it_is_acknowledged(services, dovecot, account, intake):
     with dovecot.client(*account) as client:
         client.append("INBOX", b"\x00\xff garbage, not a mail")
     url = dovecot.url(*account)
@@ -219,17 +192,17 @@ def test_a_quarantined_message_is_stored_so_it_is_acknowledged(services, dovecot
 
 
 def test_a_message_without_a_stored_outcome_stays_unacknowledged_and_holds_the_cursor(
-    services, dovecot, account
+    services, dovecot, account, intake
 ):
-    class Forgetful(StandInIntake):
-        def ingest_many(self, items: Sequence[tuple[bytes, str]], channel: str) -> list[Result]:
-            return [r for r in super().ingest_many(items, channel) if not r.source.endswith("=2")]
+    def forget_uid_2(results: list[Any]) -> None:
+        results[:] = [r for r in results if not r.source.endswith("=2")]
 
+    intake.after = forget_uid_2
     append(dovecot, account, 3)
     url = dovecot.url(*account)
 
     with pytest.raises(IntakeIncompleteError, match="no outcome for UID 2"):
-        poller(services, Recorder(Forgetful()), url).poll(parse_mailbox(url))
+        poller(services, intake, url).poll(parse_mailbox(url))
 
     seen = {uid for uid, f in flags(dovecot, account).items() if b"\\Seen" in f}
     assert seen == {1, 3}
@@ -254,7 +227,7 @@ def test_a_new_uidvalidity_restarts_from_the_beginning_and_dedupe_keeps_one_tick
 
     assert second.uidvalidity != first.uidvalidity and second.restarted
     assert intake.outcomes == ["opened", "opened", "duplicate", "duplicate", "opened"]
-    assert len(intake.tickets) == 3
+    assert len(intake.tickets) == 3 and tickets_opened(services) == 3
     stored = cursor(services, url)
     assert (stored.uidvalidity, stored.last_uid) == (second.uidvalidity, 3)
 
@@ -374,7 +347,7 @@ def test_a_poll_that_dies_after_the_intake_committed_redelivers_without_a_second
     report = poller(services, intake, url).poll(parse_mailbox(url))
 
     assert intake.outcomes == ["opened"] * 3 + ["duplicate"] * 3
-    assert len(intake.tickets) == 3
+    assert len(intake.tickets) == 3 and tickets_opened(services) == 3
     assert report.acknowledged == 3 and cursor(services, url).last_uid == 3
 
 
@@ -394,8 +367,51 @@ def test_the_server_going_down_before_the_flag_redelivers_without_a_second_ticke
         report = poller(services, intake, url).poll(parse_mailbox(url))
 
         assert intake.outcomes == ["opened", "opened", "duplicate", "duplicate"]
-        assert len(intake.tickets) == 2 and report.acknowledged == 2
+        assert len(intake.tickets) == 2 and tickets_opened(services) == 2
+        assert report.acknowledged == 2
 
 
 def _id(url: str) -> Any:
     return MailboxCursor.id_for(parse_mailbox(url).url)
+
+
+KILLED_AFTER_INGEST = """
+import os, signal, sys
+from pathlib import Path
+from ledgerdesk.adapters.mail_in.imap import ImapPoller
+from ledgerdesk.adapters.mail_in.imap_config import parse_mailbox
+from ledgerdesk.bootstrap import bootstrap
+from ledgerdesk.settings import Settings
+
+data_dir, database_url, secret_key, url = sys.argv[1:]
+svc = bootstrap(Settings(data_dir=Path(data_dir), database_url=database_url, secret_key=secret_key))
+
+def ingest(items, channel):
+    svc.intake.ingest_many(items, channel)  # committed ...
+    os.kill(os.getpid(), signal.SIGKILL)  # ... and the process dies before flagging
+
+ImapPoller([parse_mailbox(url)], app=svc.app, ingest=ingest).poll_all()
+"""
+
+
+def test_a_poll_process_killed_between_commit_and_flag_redelivers_without_a_second_ticket(
+    services, settings, dovecot, account, intake
+):
+    append(dovecot, account, 4)
+    url = dovecot.url(*account)
+    args = [str(settings.data_dir), settings.database_url, settings.secret_key, url]
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_INGEST, *args], capture_output=True, timeout=120
+    )
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    assert tickets_opened(services) == 4
+    assert all(b"\\Seen" not in f for f in flags(dovecot, account).values())
+    assert services.app.execute(lambda unit: unit.find(MailboxCursor, _id(url))) is None
+
+    report = poller(services, intake, url).poll(parse_mailbox(url))
+
+    assert intake.outcomes == ["duplicate"] * 4
+    assert tickets_opened(services) == 4
+    assert report.acknowledged == 4 and cursor(services, url).last_uid == 4
