@@ -112,11 +112,6 @@ class MailboxConfig:
         return token
 
 
-def xoauth2_string(username: str, token: str) -> bytes:
-    """The SASL XOAUTH2 initial response (Google and Microsoft): user, bearer token, ^A framing."""
-    return f"user={username}\x01auth=Bearer {token}\x01\x01".encode()
-
-
 def split_urls(value: str) -> list[str]:
     return [part for part in re.split(r"[\s,]+", value.strip()) if part]
 

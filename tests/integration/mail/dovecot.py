@@ -2,14 +2,17 @@
 
 One instance per test module: its own config, a temporary mail dir, passwd-file users, a
 self-signed certificate made here, IMAP (STARTTLS) and IMAPS listeners on free loopback ports.
-Every Dovecot process runs as one unprivileged user (the current one, or `dovecot` when the
-tests run as root), so no system configuration is read or changed.
+XOAUTH2 logins are checked by Dovecot's oauth2 passdb against a small token-introspection
+server in the test process (`grant_token`). Every Dovecot process runs as one unprivileged
+user (the current one, or `dovecot` when the tests run as root), so no system configuration
+is read or changed.
 
 Without Dovecot (`apt-get install dovecot-imapd`) the tests skip, except under CI=true.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
@@ -18,15 +21,17 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 import pytest
 from imapclient import IMAPClient
@@ -56,6 +61,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Introspection(BaseHTTPRequestHandler):
+    """RFC 7662 token introspection for Dovecot's oauth2 passdb: the tokens the test granted."""
+
+    tokens: dict[str, str] = {}
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        user = self.tokens.get(parse_qs(body).get("token", [""])[0])
+        answer = {"active": True, "username": user} if user else {"active": False}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 class Dovecot:
     def __init__(self, binary: str) -> None:
         self.binary = binary
@@ -66,6 +91,9 @@ class Dovecot:
         self.cert = self.dir / "cert.pem"
         self.users_dir = self.dir / "users"
         self.process: subprocess.Popen[bytes] | None = None
+        self.tokens: dict[str, str] = {}  # OAuth2 access token -> user (for XOAUTH2)
+        handler = type("Introspection", (_Introspection,), {"tokens": self.tokens})
+        self.introspection = ThreadingHTTPServer((self.host, 0), handler)
         if os.geteuid() == 0:
             self.account = pwd.getpwnam("dovecot" if _has_user("dovecot") else "nobody")
         else:
@@ -78,7 +106,13 @@ class Dovecot:
             (self.dir / sub).mkdir()
         self._make_certificate()
         (self.dir / "dovecot.conf").write_text(self._config())
+        (self.dir / "oauth2.conf.ext").write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = http://{self.host}:{self.introspection.server_port}/introspect\n"
+            "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+        )
         self._hand_over()
+        threading.Thread(target=self.introspection.serve_forever, daemon=True).start()
         self.resume()
         return self
 
@@ -115,6 +149,8 @@ class Dovecot:
 
     def stop(self) -> None:
         self.halt()
+        self.introspection.shutdown()
+        self.introspection.server_close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_tail(self, lines: int = 20) -> str:
@@ -138,6 +174,12 @@ class Dovecot:
             os.chown(path, self.account.pw_uid, self.account.pw_gid)
         return name, password
 
+    def grant_token(self, user: str) -> str:
+        """An OAuth2 access token that the server accepts for `user` over XOAUTH2."""
+        token = f"ya29.{secrets.token_urlsafe(24)}"
+        self.tokens[token] = user
+        return token
+
     def url(
         self,
         user: str,
@@ -156,7 +198,7 @@ class Dovecot:
         if security != "none":
             params.setdefault("cafile", str(self.cert))
         query = f"?{urlencode(params)}" if params else ""
-        userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}" if password else quote(user)
+        userinfo = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
         return f"{scheme}://{userinfo}@{self.host}:{port}/{quote(folder)}{query}"
 
     @contextmanager
@@ -188,7 +230,8 @@ ssl_cert = <{self.cert}
 ssl_key = <{d}/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2
+login_trusted_networks = 127.0.0.0/8
 auth_failure_delay = 0
 default_internal_user = {name}
 default_internal_group = {self._group()}
@@ -202,6 +245,12 @@ namespace inbox {{
   separator = /
 }}
 passdb {{
+  driver = oauth2
+  mechanisms = xoauth2
+  args = {d}/oauth2.conf.ext
+}}
+passdb {{
+  mechanisms = plain login
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.users_dir}/%u
 }}

@@ -415,3 +415,37 @@ def test_a_poll_process_killed_between_commit_and_flag_redelivers_without_a_seco
     assert intake.outcomes == ["duplicate"] * 4
     assert tickets_opened(services) == 4
     assert report.acknowledged == 4 and cursor(services, url).last_uid == 4
+
+
+# XOAUTH2 (Gmail, Microsoft 365) ----------------------------------------------------------------
+
+
+def test_xoauth2_logs_in_with_a_token_read_from_a_file_each_poll(
+    services, dovecot, account, intake, tmp_path
+):
+    append(dovecot, account, 1)
+    token_file = tmp_path / "token"
+    token_file.write_text(dovecot.grant_token(account[0]) + "\n")
+    url = dovecot.url(account[0], "", auth="xoauth2", token_file=str(token_file))
+
+    report = poller(services, intake, url).poll(parse_mailbox(url))
+
+    assert report.acknowledged == 1
+    # An expired token is refused as a login error; the refreshed file is read on the next poll.
+    dovecot.tokens.clear()
+    with pytest.raises(MailboxLoginError, match="refused the login"):
+        connect(parse_mailbox(url))
+    token_file.write_text(dovecot.grant_token(account[0]))
+    connect(parse_mailbox(url)).logout()
+
+
+def test_xoauth2_can_take_its_token_from_a_command(dovecot, account):
+    token = dovecot.grant_token(account[0])
+    url = dovecot.url(
+        account[0], "", security="starttls", auth="xoauth2", token_command=f"echo {token}"
+    )
+
+    client = connect(parse_mailbox(url))
+
+    assert client.select_folder("INBOX")[b"UIDVALIDITY"]
+    client.logout()
