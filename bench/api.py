@@ -27,6 +27,15 @@ from ledgerdesk.settings import Settings
 PASSWORD = "bench-password-1"
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; -1 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,7 +125,9 @@ def main() -> None:
                 f"{base}/auth/login", json={"email": agent.email, "password": PASSWORD}
             ).json()["access_token"]
             asyncio.run(_load(base, token, args.clients, 2))  # warm up
+            cpu_before = process_cpu_seconds(server.pid)
             latencies, errors, elapsed = asyncio.run(_load(base, token, args.clients, args.seconds))
+            cpu = process_cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -130,6 +141,8 @@ def main() -> None:
     emit(f"http_create_p50_ms.{store}", latencies[len(latencies) // 2] * 1000)
     emit(f"http_create_p99_ms.{store}", latencies[int(len(latencies) * 0.99)] * 1000)
     emit(f"http_create_errors.{store}", len(errors))
+    if cpu >= 0:  # the server's own CPU time per ticket (the load generator runs beside it)
+        emit(f"http_create_server_cpu_ms_per_ticket.{store}", cpu / len(latencies) * 1000)
 
 
 if __name__ == "__main__":

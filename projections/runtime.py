@@ -98,6 +98,7 @@ class _Follower:
         with self.changed:
             self.position = position
             self.changed.notify_all()
+        self.runtime._settle()
 
     def catch_up(
         self, batch_size: int, read: ReadLog | None = None, *, read_ahead: bool = False
@@ -189,6 +190,8 @@ class ProjectionRuntime:
         self._subscription: Any = None
         self._follow_thread: threading.Thread | None = None
         self._started = False
+        self._promises: list[tuple[int, Future[bool]]] = []  # (position, resolved when reached)
+        self._promises_lock = threading.Lock()
 
     @property
     def projections(self) -> dict[str, BatchProjection]:
@@ -232,6 +235,11 @@ class ProjectionRuntime:
                 follower.thread.join(timeout)
         if self._follow_thread is not None:
             self._follow_thread.join(timeout)
+        with self._promises_lock:
+            waiting, self._promises = self._promises, []
+        for _, promise in waiting:  # nobody will reach them now
+            if not promise.done():
+                promise.set_result(False)
 
     @property
     def running(self) -> bool:
@@ -261,6 +269,39 @@ class ProjectionRuntime:
                 if not follower.changed.wait_for(reached, max(deadline - time.monotonic(), 0)):
                     return False
         return True
+
+    def reached(self, position: int | None) -> Future[bool]:
+        """A future resolved (True) once every projection has processed the log up to
+        `position`: read your writes for code that must not block a thread (async routes).
+        Only while the runtime runs; a stopped runtime catches up here, in this thread."""
+        promise: Future[bool] = Future()
+        if not position or self._processed() >= position:
+            promise.set_result(True)
+            return promise
+        if not self._started:
+            promise.set_result(self.wait(position))
+            return promise
+        with self._promises_lock:
+            self._promises.append((position, promise))
+        self._settle()  # it may have been reached meanwhile
+        self._wake_all(position)
+        return promise
+
+    def _processed(self) -> int:
+        """The log position every projection has reached."""
+        positions = [f.position for f in self.followers.values()]
+        return min((p or 0 for p in positions), default=0)
+
+    def _settle(self) -> None:
+        if not self._promises:
+            return
+        processed = self._processed()
+        with self._promises_lock:
+            due = [p for p in self._promises if p[0] <= processed]
+            self._promises = [p for p in self._promises if p[0] > processed]
+        for _, promise in due:
+            if not promise.done():
+                promise.set_result(True)
 
     def wait_for_last_command(self, timeout: float = 5.0) -> bool:
         """Wait until the read models show what this thread's last command saved."""

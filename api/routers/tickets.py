@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime
 from functools import partial
@@ -18,6 +19,7 @@ from ledgerdesk.api.deps import (
     require,
     require_kind,
     settled,
+    settled_at,
     ticket_record,
 )
 from ledgerdesk.api.errors import Problem
@@ -42,7 +44,7 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
 @router.post("", status_code=201, response_model=TicketOut)
-def open_ticket(
+async def open_ticket(
     body: TicketIn,
     caller: CurrentCaller,
     services: ServicesDep,
@@ -82,10 +84,13 @@ def open_ticket(
         else:
             number = app.once(caller.actor, idempotency_key, fingerprint, lambda: produce().number)
             ticket = app.ticket(number)
-        return ticket, {ticket.requester_id: app.find_user(ticket.requester_id)}
+        people = {ticket.requester_id, ticket.assignee_id, *_authors(ticket)} - {None}
+        return ticket, {user_id: app.find_user(user_id) for user_id in people}
 
-    committed = committer.run(command)
-    services.projections.wait(committed.position, timeout=5.0)  # read your writes
+    # An async route: the request holds no worker thread while its command waits for the
+    # committer and its effect waits for the read models.
+    committed = await asyncio.wrap_future(committer.submit(command))
+    await settled_at(services, committed.position)  # read your writes
     ticket, people = committed.value
     response.headers["Location"] = f"/tickets/{ticket.number}"
     return ticket_out(services, caller, ticket, people=people)
@@ -221,6 +226,10 @@ def _requester(services: Services, caller: Caller, body: TicketIn, email: str) -
     ).id
 
 
+def _authors(ticket: Ticket) -> set[Any]:
+    return {m.get("author_id") for m in ticket.messages}
+
+
 def _is_note(changes: dict[str, Any]) -> bool:
     return changes.get("kind") == "note"
 
@@ -249,7 +258,10 @@ def ticket_out(
             )
         return shown[user_id]
 
-    notes = services.access.allowed(caller.subject, ticket_record(ticket), "read_notes")
+    # Casbin is asked only when there are notes to show or hide (a new ticket has none).
+    notes = any(m["kind"] == "note" for m in ticket.messages) and services.access.allowed(
+        caller.subject, ticket_record(ticket), "read_notes"
+    )
     messages = [
         {
             **{
