@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -18,7 +19,11 @@ from ledgerdesk.adapters.mail_in.imap import (
     MailboxUnreachableError,
     connect,
 )
-from ledgerdesk.adapters.mail_in.imap_config import parse_mailbox, parse_mailboxes
+from ledgerdesk.adapters.mail_in.imap_config import (
+    MailboxConfigError,
+    parse_mailbox,
+    parse_mailboxes,
+)
 from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.mailbox import MailboxCursor
 from ledgerdesk.domain.ticket import Ticket
@@ -449,3 +454,30 @@ def test_xoauth2_can_take_its_token_from_a_command(dovecot, account):
 
     assert client.select_folder("INBOX")[b"UIDVALIDITY"]
     client.logout()
+
+
+def test_the_access_token_is_read_afresh_from_its_file(tmp_path):
+    token = tmp_path / "token"
+    box = parse_mailbox(f"imaps://me%40gmail.com@imap.gmail.com/?auth=xoauth2&token_file={token}")
+    with pytest.raises(MailboxConfigError, match="cannot read the access token file"):
+        box.access_token()
+    token.write_text("ya29.first\n")
+    assert box.access_token() == "ya29.first"
+    token.write_text("ya29.second")
+    assert box.access_token() == "ya29.second"
+    token.write_text("two words")
+    with pytest.raises(MailboxConfigError, match="gave no usable access token"):
+        box.access_token()
+
+
+def test_the_access_token_can_come_from_a_command():
+    command = quote(f"{sys.executable} -c \"print('eyJ0eXAi.token')\"")
+    box = parse_mailbox(
+        f"imaps://me%40contoso.com@outlook.office365.com/?auth=xoauth2&token_command={command}"
+    )
+    assert box.token_command[1:] == ("-c", "print('eyJ0eXAi.token')")
+    assert box.access_token() == "eyJ0eXAi.token"
+    command = quote(f"{sys.executable} -c 'import sys; sys.exit(\"expired\")'")
+    failing = parse_mailbox(f"imaps://me@h/?auth=xoauth2&token_command={command}")
+    with pytest.raises(MailboxConfigError, match="exited with 1: expired"):
+        failing.access_token()
