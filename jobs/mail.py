@@ -24,20 +24,20 @@ def poll_mailboxes(services: Services) -> list[dict[str, Any]] | None:
     mailboxes = parse_mailboxes(services.settings.mail_in)
     if not mailboxes:
         return []
-    intake = getattr(services, "intake", None)
-    if intake is None:
-        raise RuntimeError("the mail intake is not wired into the services (bootstrap)")
     if not _polling.acquire(blocking=False):
         log.info("an IMAP poll is still running; this one is skipped")
         return None
     try:
-        reports = ImapPoller(mailboxes, app=services.app, ingest=intake.ingest_many).poll_all()
+        reports = ImapPoller(
+            mailboxes, app=services.app, ingest=services.intake.ingest_many
+        ).poll_all()
     finally:
         _polling.release()
     failed = [report for report in reports if report.error]
     if failed:  # the job fails (and says why) while the mailboxes that worked keep their work
         raise MailboxError(
-            ", ".join(report.url for report in failed),
-            "; ".join(report.error for report in failed),
+            "IMAP poll",
+            f"{len(failed)} of {len(reports)} mailboxes failed: "
+            + "; ".join(report.error for report in failed),
         )
     return [asdict(report) for report in reports]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import ssl
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from ledgerdesk.adapters.mail_in.imap import (
     ImapPoller,
     IntakeIncompleteError,
+    MailboxError,
     MailboxLoginError,
     MailboxUnreachableError,
     connect,
@@ -27,6 +29,7 @@ from ledgerdesk.adapters.mail_in.imap_config import (
 from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.mailbox import MailboxCursor
 from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.jobs.mail import poll_mailboxes
 from ledgerdesk.tests.integration.mail.dovecot import (
     Dovecot,
     free_port,
@@ -481,3 +484,37 @@ def test_the_access_token_can_come_from_a_command():
     failing = parse_mailbox(f"imaps://me@h/?auth=xoauth2&token_command={command}")
     with pytest.raises(MailboxConfigError, match="exited with 1: expired"):
         failing.access_token()
+
+
+# The periodic job ----------------------------------------------------------------------------
+
+
+def test_the_poll_job_reads_every_configured_mailbox_and_fails_loudly_for_a_broken_one(
+    services, dovecot
+):
+    one, two = dovecot.add_user(), dovecot.add_user()
+    append(dovecot, one, 2)
+    append(dovecot, two, 1, folder="Billing")
+    configured = dataclasses.replace(
+        services,
+        settings=services.settings.with_changes(
+            mail_in=f"{dovecot.url(*one)} {dovecot.url(*two, 'Billing', security='starttls')}"
+        ),
+    )
+
+    reports = poll_mailboxes(configured)
+
+    assert [(r["fetched"], r["acknowledged"], r["error"]) for r in reports] == [
+        (2, 2, ""),
+        (1, 1, ""),
+    ]
+    assert tickets_opened(services) == 3
+    assert poll_mailboxes(dataclasses.replace(services, settings=services.settings)) == []
+    broken = dataclasses.replace(
+        services,
+        settings=services.settings.with_changes(
+            mail_in=f"{dovecot.url(one[0], 'wrong')},{dovecot.url(*two)}"
+        ),
+    )
+    with pytest.raises(MailboxError, match=r"1 of 2 mailboxes failed: .* refused the login"):
+        poll_mailboxes(broken)
