@@ -16,6 +16,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -34,6 +37,51 @@ def process_cpu_seconds(pid: int) -> float:
     except OSError:
         return -1.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MiB (Linux /proc; -1 elsewhere)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return -1.0
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+
+@contextmanager
+def served(env: dict[str, str], log: Path | None = None) -> Iterator[Server]:
+    """A `ledgerdesk serve` process on a free loopback port, answering /health."""
+    port = _free_port()
+    out = log.open("wb") if log else subprocess.DEVNULL
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=out,
+        stderr=out,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited with {server.returncode}")
+            time.sleep(0.1)
+        yield Server(base, server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def _free_port() -> int:
@@ -105,32 +153,18 @@ def main() -> None:
             password_hash=svc.passwords.hash(PASSWORD),
         )
         svc.close()
-        port = _free_port()
-        log = args.server_log.open("wb") if args.server_log else subprocess.DEVNULL
-        server = subprocess.Popen(
-            [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-        base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            token = httpx.post(
-                f"{base}/auth/login", json={"email": agent.email, "password": PASSWORD}
-            ).json()["access_token"]
-            asyncio.run(_load(base, token, args.clients, 2))  # warm up
-            cpu_before = process_cpu_seconds(server.pid)
-            latencies, errors, elapsed = asyncio.run(_load(base, token, args.clients, args.seconds))
-            cpu = process_cpu_seconds(server.pid) - cpu_before
+            with served(env, args.server_log) as server:
+                token = httpx.post(
+                    f"{server.base}/auth/login", json={"email": agent.email, "password": PASSWORD}
+                ).json()["access_token"]
+                asyncio.run(_load(server.base, token, args.clients, 2))  # warm up
+                cpu_before = process_cpu_seconds(server.pid)
+                latencies, errors, elapsed = asyncio.run(
+                    _load(server.base, token, args.clients, args.seconds)
+                )
+                cpu = process_cpu_seconds(server.pid) - cpu_before
         finally:
-            server.terminate()
-            server.wait(timeout=30)
             if pg_url:
                 import psycopg
 

@@ -2,13 +2,16 @@
 
 `python -m ledgerdesk.bench.search [--tickets 20000] [--store sqlite|postgres|both]` seeds the
 demo scenario (about eight events per ticket) into a fresh store, then prints `name=value`
-lines. PostgreSQL is measured when LEDGERDESK_BENCH_DATABASE_URL (or
-LEDGERDESK_TEST_DATABASE_URL) is set.
+lines. `--large` is the issue's data set: 100,000 tickets with 500,000 messages (the demo
+scenario, then more replies and notes up to the message count, all through `app.batch`), and
+also measures the API process's memory after serving searches over it. PostgreSQL is measured
+when LEDGERDESK_BENCH_DATABASE_URL (or LEDGERDESK_TEST_DATABASE_URL) is set.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -20,21 +23,30 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
+from eventsourcing.utils import get_topic
+
 from ledgerdesk.adapters.clock import ManualClock
+from ledgerdesk.bench.api import rss_mb, served
 from ledgerdesk.bench.run import emit, fresh_store
 from ledgerdesk.bootstrap import Services, bootstrap, migrate
 from ledgerdesk.cli.demo import seed_demo
+from ledgerdesk.cli.demo_data import AGENT_REPLIES, BODIES, CUSTOMER_REPLIES, NOTES
+from ledgerdesk.domain.errors import DomainError
+from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.projections.ticket_index.view import Scope, TicketQuery
 from ledgerdesk.settings import Settings
 
 
-def seed(settings: Settings, tickets: int) -> None:
+def seed(settings: Settings, tickets: int, messages: int = 0) -> None:
+    """The demo scenario for `tickets`; then, if `messages` is more than it wrote, agent
+    replies and internal notes on random tickets until there are that many messages."""
     end = datetime(2026, 11, 1, tzinfo=UTC)
     rng = random.Random(7)
     clock = ManualClock(end - timedelta(days=366))
     svc = bootstrap(settings, clock=clock, new_id=lambda: UUID(int=rng.getrandbits(128), version=4))
     try:
-        seed_demo(
+        summary = seed_demo(
             svc,
             clock,
             rng,
@@ -44,8 +56,48 @@ def seed(settings: Settings, tickets: int) -> None:
             customers=max(20, tickets // 8),
             agents=12,
         )
+        if messages:
+            _more_messages(svc, rng, summary["tickets"], messages)
     finally:
         svc.close()
+
+
+def _more_messages(svc: Services, rng: random.Random, tickets: int, target: int) -> None:
+    """Agent replies (two thirds) and notes on random tickets, 500 per transaction, until the
+    log holds `target` messages. Staff messages never reopen a ticket."""
+    app = svc.app
+    written = _message_count(svc)
+    agents = [u for u in (app.user_by_email(f"agent{i}@demo.ledgerdesk.test") for i in (1, 2, 3))]
+    actors = [f"user:{a.id}" for a in agents if a is not None]
+    texts = [*AGENT_REPLIES, *CUSTOMER_REPLIES, *NOTES, *BODIES]
+    print(f"# {written} messages from the scenario; adding {max(target - written, 0)}", flush=True)
+    while written < target:
+        chunk = min(500, target - written)
+        commands: list[Callable[[], Any]] = []
+        for _ in range(chunk):
+            number = f"T-{rng.randint(1, tickets)}"
+            text = f"{rng.choice(texts)} (ref REF-{rng.randint(1000, 9999)})".format(
+                when="today", who="the team", count=rng.randint(2, 40), ref="REF-1"
+            )
+            add = app.add_reply if rng.random() < 2 / 3 else app.add_note
+            commands.append(partial(add, number, actor=rng.choice(actors), text=text))
+        for result in app.batch(commands):
+            if isinstance(result, Exception):
+                raise RuntimeError(f"adding a message failed: {result}")
+        written += chunk
+
+
+def _message_count(svc: Services) -> int:
+    app = svc.app
+    topics = [get_topic(Ticket.MessageAdded)]
+    count, after = 0, 0
+    while True:
+        rows = app.recorder.select_notifications(
+            start=after, limit=10_000, topics=topics, inclusive_of_start=False
+        )
+        if not rows:
+            return count
+        count, after = count + len(rows), rows[-1].id
 
 
 def bench_rebuild(svc: Services, store: str, runs: int = 3) -> None:
@@ -89,7 +141,37 @@ def bench_search(svc: Services, store: str, n: int = 50) -> None:
         "number": TicketQuery(number=1234),
         "due_sorted": TicketQuery(sort="due_at", status=["in_progress"]),
     }
-    everything: list[float] = []
+    billing = app.department("billing").id if _has_department(svc, "billing") else None
+    # The issue's figure: a keyword and two filters.
+    filtered = {
+        "kw2_status_priority": TicketQuery(
+            text="invoice", status=["new", "in_progress"], priority=["high", "urgent"]
+        ),
+        "kw2_department_status": TicketQuery(
+            text="password", department_id=billing, status=["resolved", "closed"]
+        ),
+        "kw2_priority_created": TicketQuery(
+            text="printer error",
+            priority=["normal"],
+            created_from=datetime(2026, 6, 1, tzinfo=UTC),
+        ),
+        "kw2_category_status_relevance": TicketQuery(
+            text="refund", category="invoice", status=["closed"], sort="relevance"
+        ),
+    }
+    keyword_filters: list[float] = []
+    for scope_name, scope in scopes.items():
+        for name, query in filtered.items():
+            samples = _timed(partial(index.search, query, scope), n)
+            keyword_filters += samples
+            emit(f"search_{name}_{scope_name}_p50_ms.{store}", statistics.median(samples) * 1000)
+    keyword_filters.sort()
+    emit(f"search_keyword_two_filters_p50_ms.{store}", statistics.median(keyword_filters) * 1000)
+    emit(
+        f"search_keyword_two_filters_p95_ms.{store}",
+        keyword_filters[int(len(keyword_filters) * 0.95)] * 1000,
+    )
+    everything: list[float] = list(keyword_filters)
     for scope_name, scope in scopes.items():
         for name, query in queries.items():
             samples = _timed(partial(index.search, query, scope), n)
@@ -111,6 +193,47 @@ def bench_search(svc: Services, store: str, n: int = 50) -> None:
         samples = _timed(partial(index.counters, scope), n)
         emit(f"counters_{scope_name}_p50_ms.{store}", statistics.median(samples) * 1000)
     emit(f"index_tickets.{store}", index.counters(Scope.everything()).total)
+
+
+def _has_department(svc: Services, slug: str) -> bool:
+    try:
+        svc.app.department(slug)
+    except DomainError:
+        return False
+    return True
+
+
+def bench_api_memory(settings: Settings, store: str, requests: int = 300) -> None:
+    """RSS of a `ledgerdesk serve` process after it served searches and lists over the store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERDESK_")}
+    env.update(
+        LEDGERDESK_DATA_DIR=str(settings.data_dir),
+        LEDGERDESK_SECRET_KEY=settings.secret_key,
+        LEDGERDESK_DATABASE_URL=settings.database_url,
+    )
+    with served(env) as server:
+        base = server.base
+        headers = {}
+        for email in ("admin@demo.ledgerdesk.test", "agent1@demo.ledgerdesk.test"):
+            login = httpx.post(f"{base}/auth/login", json={"email": email, "password": "demo1234"})
+            login.raise_for_status()
+            headers[email] = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        params: list[dict[str, Any]] = [
+            {},
+            {"q": "invoice", "status": ["new", "in_progress"], "priority": ["high", "urgent"]},
+            {"q": "printer error"},
+            {"person": "agent 3"},
+            {"sort": "due_at", "status": "in_progress", "limit": 200},
+            {"q": "password reset", "sort": "relevance", "limit": 200},
+        ]
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for i in range(requests):
+                who = list(headers.values())[i % len(headers)]
+                client.get("/tickets", params=params[i % len(params)], headers=who)
+                if i % 10 == 0:
+                    client.get("/dashboard/counters", headers=who)
+                    client.get(f"/tickets/T-{1 + i * 97 % 1000}", headers=who)
+        emit(f"api_rss_mb.{store}", rss_mb(server.pid))
 
 
 def bench_read_your_writes(svc: Services, store: str, n: int = 200) -> None:
@@ -146,12 +269,20 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, fresh_store(store, pg_url, Path(tmp)) as settings:
         migrate(settings)
         started = time.perf_counter()
-        seed(settings, args.tickets)
-        print(f"# {store}: seeded {args.tickets} tickets in {time.perf_counter() - started:.0f} s")
+        seed(settings, args.tickets, args.messages)
+        seconds = time.perf_counter() - started
+        print(f"# {store}: seeded {args.tickets} tickets in {seconds:.0f} s", flush=True)
         svc = bootstrap(settings)
         try:
-            bench_rebuild(svc, store)
+            started = time.perf_counter()
+            svc.projections.catch_up()
+            print(f"# {store}: index caught up in {time.perf_counter() - started:.0f} s")
+            svc.ticket_index.refresh_statistics()
+            emit(f"messages.{store}", _message_count(svc))
+            bench_rebuild(svc, store, runs=1 if args.large else 3)
             bench_search(svc, store)
+            if args.api_memory:
+                bench_api_memory(settings, store)
             bench_read_your_writes(svc, store)
         finally:
             svc.close()
@@ -161,7 +292,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--tickets", type=int, default=20_000)
+    parser.add_argument("--messages", type=int, default=0, help="top up to this many messages")
+    parser.add_argument(
+        "--large", action="store_true", help="100,000 tickets, 500,000 messages, API memory"
+    )
+    parser.add_argument("--api-memory", action="store_true", help="the API process's RSS")
     args = parser.parse_args()
+    if args.large:
+        args.tickets, args.messages, args.api_memory = 100_000, 500_000, True
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
     for store in ["sqlite", "postgres"] if args.store == "both" else [args.store]:
