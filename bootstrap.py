@@ -68,7 +68,10 @@ def bootstrap(
             )
     if app.log_reader is None:
         app.log_reader = log_reader_for(app.recorder)
-    blobs = overrides.pop("blobs", None) or FileBlobStore(settings.data_dir / "blobs")
+    blobs = overrides.pop("blobs", None) or FileBlobStore(
+        settings.data_dir / "blobs",
+        durable=not settings.is_embedded or settings.sqlite_synchronous == "full",
+    )
     identity = MailIdentity(settings.resolved_secret_key(), settings.support_address)
     services = Services(
         settings=settings,

@@ -7,7 +7,7 @@ import ctypes.util
 import functools
 import hashlib
 import os
-import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,24 @@ from ledgerdesk.domain.values import SHA256_PATTERN
 
 
 class FileBlobStore:
-    def __init__(self, root: Path) -> None:
+    """`<root>/ab/abcdef…`: 256 folders (file systems index big folders well; creating tens of
+    thousands of small ones cost more than writing the blobs). Blobs written under the older
+    two-level layout (`ab/cd/abcd…`) are still found."""
+
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
+        # Durable: wait for the disk before returning (fsync / syncfs), as the event store does
+        # with PostgreSQL or SQLite `synchronous=full`. Otherwise a blob survives a process
+        # crash but maybe not a power cut, like an embedded SQLite commit in `normal` mode.
+        self.durable = durable
+        self._folders: set[str] = set()
 
     def _path(self, digest: str) -> Path:
         if not SHA256_PATTERN.match(digest):
             raise ValueError(f"{digest!r} is not a sha256 hex digest")
+        return self.root / digest[:2] / digest
+
+    def _old_path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / digest
 
     def put(self, data: bytes) -> str:
@@ -33,35 +45,48 @@ class FileBlobStore:
         for data in items:
             digest = hashlib.sha256(data).hexdigest()
             digests.append(digest)
-            path = self._path(digest)
-            if not path.exists():
-                written.append(self._write(path, data, sync=len(items) == 1))
-        if len(items) > 1 and written:
+            if not self.exists(digest):
+                written.append(self._write(digest, data, sync=self.durable and len(items) == 1))
+        if self.durable and len(items) > 1 and written:
             _sync_filesystem(self.root, written)
         return digests
 
-    @staticmethod
-    def _write(path: Path, data: bytes, *, sync: bool) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a reader never sees half a blob.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    def get(self, digest: str) -> bytes:
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            return self._path(digest).read_bytes()
+        except FileNotFoundError:
+            return self._old_path(digest).read_bytes()
+
+    def exists(self, digest: str) -> bool:
+        return self._path(digest).exists() or self._old_path(digest).exists()
+
+    def _write(self, digest: str, data: bytes, *, sync: bool) -> Path:
+        path = self._path(digest)
+        if digest[:2] not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(digest[:2])
+        # Write then rename, so a reader never sees half a blob; the temporary name is unique
+        # per process and thread, and the same content twice renames onto itself harmlessly.
+        tmp = path.with_name(f".tmp-{digest[:16]}-{os.getpid()}-{threading.get_ident()}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _write_all(fd, data)
                 if sync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return path
 
-    def get(self, digest: str) -> bytes:
-        return self._path(digest).read_bytes()
 
-    def exists(self, digest: str) -> bool:
-        return self._path(digest).exists()
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _sync_filesystem(root: Path, paths: list[Path]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 
@@ -38,6 +38,10 @@ class LogReader(Protocol):
     """Reads the stored event log as plain rows, in log order, from a position."""
 
     def rows(self, start: int, limit: int) -> list[LogRow]: ...
+
+    def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
+        """Every stored event (eventsourcing StoredEvent) of many aggregates, in one read."""
+        ...
 
 
 class PasswordHasher(Protocol):

@@ -8,6 +8,7 @@ lose a message; the events are committed before it returns, so a channel may ack
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,12 +61,13 @@ class MailIntake:
         receipts: list[Receipt] = []
         for start in range(0, len(items), BATCH):
             chunk = items[start : start + BATCH]
-            digests = self.blobs.put_many([raw for raw, _ in chunk])
-            ours = self.our_addresses()
+            digests = self.blobs.put_many([raw for raw, _ in chunk])  # before anything reads
+            ours, derived = self.our_addresses(), _Derived()
             facts = [
-                self._facts(raw, digest, channel, source, ours)
+                self._facts(raw, digest, channel, source, ours, derived)
                 for (raw, source), digest in zip(chunk, digests, strict=True)
             ]
+            self.blobs.put_many(derived.items)  # sanitized HTML and attachments, one sync
             receipts.extend(self.app.receive_mail(facts))
             if progress is not None:
                 progress(len(chunk))
@@ -77,8 +79,11 @@ class MailIntake:
         if record is None:
             raise DomainError(f"no received message with key {key}")
         raw = self.blobs.get(record.raw_sha256)
-        ours = self.our_addresses()
-        facts = self._facts(raw, record.raw_sha256, record.channel, record.source, ours)
+        derived = _Derived()
+        facts = self._facts(
+            raw, record.raw_sha256, record.channel, record.source, self.our_addresses(), derived
+        )
+        self.blobs.put_many(derived.items)
         facts.key = key
         return self.app.reprocess_mail(key, facts, actor=actor)
 
@@ -90,7 +95,13 @@ class MailIntake:
     # Internals -------------------------------------------------------------------------------
 
     def _facts(
-        self, raw: bytes, digest: str, channel: str, source: str, ours: frozenset[str]
+        self,
+        raw: bytes,
+        digest: str,
+        channel: str,
+        source: str,
+        ours: frozenset[str],
+        derived: _Derived,
     ) -> MailFacts:
         source = source or f"{channel}:{digest[:12]}"
         try:
@@ -106,7 +117,7 @@ class MailIntake:
                 reason=f"the parser failed: {type(error).__name__}: {error}"[:300],
             )
         try:
-            return self._read(mail, digest, channel, source, ours)
+            return self._read(mail, digest, channel, source, ours, derived)
         except Exception as error:
             log.exception("reading %s failed", source)
             return MailFacts(
@@ -120,7 +131,13 @@ class MailIntake:
             )
 
     def _read(
-        self, mail: ParsedMail, digest: str, channel: str, source: str, ours: frozenset[str]
+        self,
+        mail: ParsedMail,
+        digest: str,
+        channel: str,
+        source: str,
+        ours: frozenset[str],
+        derived: _Derived,
     ) -> MailFacts:
         verdict = classify(mail, self.identity, ours)
         clues = thread_clues(mail, self.identity, ours)
@@ -158,8 +175,8 @@ class MailIntake:
         facts.full_text, facts.visible_text = _body(full), _body(shown)
         attachments = [a for a in mail.attachments if a.data or a.name]
         if mail.html:
-            facts.html_sha256 = self.blobs.put_many([sanitize_html(mail.html).encode()])[0]
-        stored = self.blobs.put_many([a.data for a in attachments]) if attachments else []
+            facts.html_sha256 = derived.add(sanitize_html(mail.html).encode())
+        stored = [derived.add(a.data) for a in attachments]
         facts.attachments = [
             {
                 "sha256": sha,
@@ -172,6 +189,17 @@ class MailIntake:
             for a, sha in zip(attachments, stored, strict=True)
         ][:100]
         return facts
+
+
+class _Derived:
+    """Blobs derived from a batch's mails, written together with one disk sync."""
+
+    def __init__(self) -> None:
+        self.items: list[bytes] = []
+
+    def add(self, data: bytes) -> str:
+        self.items.append(data)
+        return hashlib.sha256(data).hexdigest()
 
 
 def _bounced(mail: ParsedMail) -> list[str]:

@@ -61,10 +61,9 @@ class IntakeCommands(Core):
             aliases = self.department_aliases()
             try:
                 return self._in_unit(
-                    lambda unit, aliases=aliases: [  # type: ignore[misc]
-                        self._receive(unit, facts, refused.get(i), aliases, i)
-                        for i, facts in enumerate(batch)
-                    ]
+                    lambda unit, aliases=aliases: self._receive_all(  # type: ignore[misc]
+                        unit, batch, refused, aliases
+                    )
                 )
             except _Refused as refusal:
                 refused[refusal.index] = refusal.reason
@@ -104,6 +103,43 @@ class IntakeCommands(Core):
         self._aliases_cache = None
 
     # Internals -------------------------------------------------------------------------------
+
+    def _receive_all(
+        self,
+        unit: UnitOfWork,
+        batch: Sequence[MailFacts],
+        refused: dict[int, str],
+        aliases: dict[str, UUID],
+    ) -> list[Receipt]:
+        self._prefetch(unit, batch)
+        return [
+            self._receive(unit, facts, refused.get(i), aliases, i) for i, facts in enumerate(batch)
+        ]
+
+    @staticmethod
+    def _prefetch(unit: UnitOfWork, batch: Sequence[MailFacts]) -> None:
+        """Read what the batch will look at in three queries, not three per mail."""
+        inbound, emails, tickets = [], [], []
+        for facts in batch:
+            inbound.append(inbound_id(facts.key))
+            inbound += [inbound_id(message_key(m, "")) for m in facts.other_refs[:3]]
+            emails += [
+                EmailIndex.id_for(a) for a in [facts.sender_email, *facts.bounced_addresses] if a
+            ]
+            emails += [EmailIndex.id_for(a) for _, a in facts.cc[:MAX_PARTICIPANTS]]
+            numbers = [*facts.our_refs[:3], facts.address_ticket, facts.subject_ticket]
+            tickets += [ticket_id(n.upper()) for n in numbers if n]
+        unit.prefetch([*inbound, *emails])
+        users, more_tickets = [], []
+        for aggregate_id in emails:
+            index = unit.find(EmailIndex, aggregate_id)
+            if index is not None and index.user_id is not None:
+                users.append(index.user_id)
+        for aggregate_id in inbound:
+            earlier = unit.find(InboundMail, aggregate_id)
+            if earlier is not None and earlier.ticket:
+                more_tickets.append(ticket_id(earlier.ticket))
+        unit.prefetch([*users, *tickets, *more_tickets])
 
     def _receive(
         self,

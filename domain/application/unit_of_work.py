@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -23,12 +24,33 @@ class UnitOfWork:
     def __init__(self, app: Application[UUID]) -> None:
         self._app = app
         self._seen: dict[UUID, Aggregate] = {}  # identity map: one instance per aggregate
+        self._absent: set[UUID] = set()  # known not to exist (found so by `prefetch`)
         self._changed: dict[UUID, Aggregate] = {}
+
+    def prefetch(self, ids: Iterable[UUID]) -> None:
+        """Load many aggregates in one read, so that `find` needs no query for them."""
+        reader = getattr(self._app, "log_reader", None)
+        wanted = [i for i in dict.fromkeys(ids) if i not in self._seen and i not in self._absent]
+        if reader is None or not wanted:
+            return
+        stored = self._app.read(lambda: reader.events_of(wanted))  # type: ignore[attr-defined]
+        mapper = self._app.mapper
+        for aggregate_id in wanted:
+            events = stored.get(aggregate_id)
+            if not events:
+                self._absent.add(aggregate_id)
+                continue
+            aggregate = None
+            for event in events:
+                aggregate = mapper.to_domain_event(event).mutate(aggregate)
+            self._seen[aggregate_id] = aggregate  # type: ignore[assignment]
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate with that id, or None when there is none (or it is another kind)."""
         aggregate = self._seen.get(aggregate_id)
         if aggregate is None:
+            if aggregate_id in self._absent:
+                return None
             try:
                 aggregate = self._app.repository.get(aggregate_id)
             except AggregateNotFoundError:
