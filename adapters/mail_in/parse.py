@@ -22,15 +22,19 @@ from ledgerdesk.policies.mail.message import Address, Attachment, DeliveryReport
 MAX_PARTS = 500  # a message with more MIME parts than this is read only that far
 _MESSAGE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 _FALLBACK_CHARSETS = ("utf-8", "cp1252")
-_ADDRESS_HEADERS = ("from", "sender", "reply-to", "to", "cc", "delivered-to", "x-original-to")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_SIMPLE_ADDRESS = re.compile(
+    r'^\s*(?:(?:"([^"\\]*)"|([^"<>,;:\\@()]*?))\s*<([^<>\s,;:"()\\]+@[^<>\s,;:"()\\@]+)>'
+    r'|([^<>\s,;:"()\\]+@[^<>\s,;:"()\\@]+))\s*$'
+)
 
 
 def parse(raw: bytes) -> ParsedMail:
     """Read a raw RFC 5322 message; garbage gives a ParsedMail with no headers, never an error."""
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     headers: dict[str, list[str]] = {}
-    for name, value in message.items():
-        headers.setdefault(name.lower(), []).append(decode_words(value))
+    for name, value in message.items():  # kept undecoded: the rules read only ASCII headers
+        headers.setdefault(name.lower(), []).append(value if isinstance(value, str) else str(value))
     defects = [type(d).__name__ for d in message.defects]
     body = _Body()
     body.walk(message, depth=0)
@@ -89,7 +93,7 @@ def _joined(chunks: list[tuple[bytes | str, str | None]]) -> str:
 
 def raw_header_text(value: str) -> str:
     """Headers with raw 8-bit bytes (RFC 6532 UTF-8, or a legacy charset) as real text."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if _SURROGATE.search(value) is None:
         return value
     return decode_bytes(value.encode("ascii", "surrogateescape"), "utf-8")
 
@@ -120,6 +124,13 @@ def _addresses(message: Message, name: str) -> list[Address]:
     ]
     if not values:
         return []
+    if len(values) == 1:
+        simple = _SIMPLE_ADDRESS.match(values[0])
+        if simple is not None:  # the common `Name <a@b>` / `a@b`: no need for the full parser
+            quoted, bare_name, bracketed, bare = simple.groups()
+            display = quoted if quoted is not None else (bare_name or "")
+            address = (bracketed or bare).lower()
+            return [(" ".join(decode_words(display).split()), address)]
     found: list[Address] = []
     for display, address in getaddresses(values):
         address = address.strip().lower()

@@ -30,7 +30,7 @@ class DeliveryReport:
 @dataclass
 class ParsedMail:
     size: int
-    headers: dict[str, list[str]]  # lower-case name -> decoded values, in order
+    headers: dict[str, list[str]]  # lower-case name -> raw (undecoded) values, in order
     message_id: str | None
     in_reply_to: list[str]
     references: list[str]
@@ -49,6 +49,6 @@ class ParsedMail:
     defects: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str:
-        """The first value of a header (decoded), or ''."""
+        """The first value of a header (raw, as sent), or ''."""
         values = self.headers.get(name.lower())
         return values[0] if values else ""
