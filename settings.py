@@ -26,6 +26,7 @@ class Settings:
     support_address: str = "support@ledgerdesk.localhost"
     mail_out: str = "file:"
     mail_in: str = ""
+    inbound_secret: str = ""  # the inbound mail webhook's password; empty: the webhook is off
     timezone: str = "UTC"
     snapshot_interval: int = 50
     reopen_closed: bool = True
@@ -84,6 +85,7 @@ class Settings:
             "SUPPORT_ADDRESS",
             "MAIL_OUT",
             "MAIL_IN",
+            "INBOUND_SECRET",
             "TIMEZONE",
             "SNAPSHOT_INTERVAL",
             "REOPEN_CLOSED",
@@ -103,6 +105,7 @@ class Settings:
             support_address=get("SUPPORT_ADDRESS", cls.support_address),
             mail_out=get("MAIL_OUT", cls.mail_out),
             mail_in=get("MAIL_IN"),
+            inbound_secret=get("INBOUND_SECRET"),
             timezone=get("TIMEZONE", "UTC"),
             snapshot_interval=snapshot_interval,
             reopen_closed=reopen_closed,

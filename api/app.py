@@ -13,7 +13,7 @@ from ledgerdesk import __version__
 from ledgerdesk.api import errors
 from ledgerdesk.api.committer import GroupCommitter
 from ledgerdesk.api.deps import CallerCache
-from ledgerdesk.api.routers import auth, departments, policies, search, tickets, users
+from ledgerdesk.api.routers import auth, departments, inbound, policies, search, tickets, users
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.errors import StoreUnavailableError
 
@@ -45,6 +45,7 @@ def create_app(services: Services) -> FastAPI:
         users.router,
         departments.router,
         policies.router,
+        inbound.router,
     ):
         app.include_router(router)
 
@@ -57,7 +58,7 @@ def create_app(services: Services) -> FastAPI:
             return errors.problem(503, str(error))
         return JSONResponse({"status": "ok", "version": __version__, "log_position": position})
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(BodyLimit, limit=MAX_BODY, larger={"/inbound/": inbound.MAX_MAIL})
     return app
 
 
@@ -65,16 +66,23 @@ class BodyLimit:
     """Refuses bodies over the limit with 413, by Content-Length or by reading the body first
     (bodies are small JSON; reading them whole before the app keeps the refusal clean)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.larger = app, limit, larger or {}
+
+    def limit_for(self, path: str) -> int:
+        """Mail comes whole through the inbound webhook; everything else is small JSON."""
+        return next(
+            (n for prefix, n in self.larger.items() if path.startswith(prefix)), self.default
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(scope, receive, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -84,8 +92,8 @@ class BodyLimit:
                 break
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.limit:
-                await self._too_large(scope, receive, send)
+            if size > limit:
+                await self._too_large(scope, receive, send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -100,6 +108,6 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = errors.problem(413, f"the request body is over {self.limit // 1024} KiB")
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = errors.problem(413, f"the request body is over {limit // 1024} KiB")
         await response(scope, receive, send)
