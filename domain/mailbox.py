@@ -69,5 +69,5 @@ class MailboxCursor(ChainedAggregate):
         # RFC 3501: both are non-zero unsigned 32-bit numbers.
         if not 0 < uidvalidity < 2**32:
             raise ValidationError("uidvalidity", f"{uidvalidity} is not an IMAP UIDVALIDITY")
-        if not 0 < last_uid < 2**32:
+        if not 0 <= last_uid < 2**32:  # 0: a new UIDVALIDITY, nothing stored under it yet
             raise ValidationError("last_uid", f"{last_uid} is not an IMAP UID")

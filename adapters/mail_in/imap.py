@@ -199,6 +199,8 @@ class ImapPoller:
                 # "N:*" always matches the last message, even when its UID is below N.
                 new = sorted(uid for uid in client.search(["UID", f"{start}:*"]) if uid >= start)
                 sizes = self._sizes(client, new)
+            if report.restarted and not new:  # remember the new UIDVALIDITY: warn only once
+                self._advance(mailbox.url, report.uidvalidity, 0)
             for batch in batches(new, sizes, mailbox.batch_size, mailbox.batch_bytes):
                 self._process(client, mailbox, batch, keywords, report)
         finally:
@@ -234,7 +236,7 @@ class ImapPoller:
         report.fetched += len(items)
         # The intake commits before it returns; if it raises, nothing below runs.
         results = self.ingest(items, CHANNEL) if items else []
-        outcomes = {result.source: result.outcome for result in results}
+        outcomes = {result.source: str(result.outcome) for result in results}
         stored = [
             uid
             for uid, (_, source) in zip(uids, items, strict=True)
@@ -246,7 +248,8 @@ class ImapPoller:
                 self._acknowledge(client, mailbox, stored, keywords)
             report.acknowledged += len(stored)
         # The cursor passes only messages that are stored (or gone): a gap stays to be retried.
-        missing = [uid for uid in uids if uid not in set(stored)]
+        acknowledged = set(stored)
+        missing = [uid for uid in uids if uid not in acknowledged]
         upto = (min(missing) - 1) if missing else batch[-1]
         if upto > report.last_uid:
             self._advance(mailbox.url, report.uidvalidity, upto)

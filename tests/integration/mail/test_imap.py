@@ -518,3 +518,22 @@ def test_the_poll_job_reads_every_configured_mailbox_and_fails_loudly_for_a_brok
     )
     with pytest.raises(MailboxError, match=r"1 of 2 mailboxes failed: .* refused the login"):
         poll_mailboxes(broken)
+
+
+def test_a_new_uidvalidity_on_an_empty_folder_is_remembered(services, dovecot, account, intake):
+    append(dovecot, account, 1, folder="Empty")
+    url = dovecot.url(*account, folder="Empty")
+    first = poller(services, intake, url).poll(parse_mailbox(url))
+    with dovecot.client(*account) as client:
+        client.delete_folder("Empty")
+        client.create_folder("Empty")
+
+    second = poller(services, intake, url).poll(parse_mailbox(url))
+    third = poller(services, intake, url).poll(parse_mailbox(url))
+
+    assert second.restarted and not third.restarted
+    assert second.uidvalidity != first.uidvalidity
+    assert (cursor(services, url).uidvalidity, cursor(services, url).last_uid) == (
+        second.uidvalidity,
+        0,
+    )

@@ -149,3 +149,5 @@ def test_a_cursor_refuses_positions_that_are_not_imap_uids():
         cursor.advance(0, 1, actor="system:imap-poll", at=T0)
     with pytest.raises(ValidationError, match="last_uid"):
         cursor.advance(1, 2**32, actor="system:imap-poll", at=T0)
+    with pytest.raises(ValidationError, match="last_uid"):
+        cursor.advance(1, -1, actor="system:imap-poll", at=T0)
