@@ -105,6 +105,44 @@ def _disk_errors() -> Iterator[None]:
         raise StoreUnavailableError(f"the blob store cannot be written: {error}") from error
 
 
+@app.command("inspect")
+def inspect(
+    source: str = typer.Argument(..., help="A message file, or a key from `mail quarantine list`."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Explain a message: mail-parser's second opinion (defects) and what the intake sees."""
+    import logging
+
+    import mailparser  # a second, independent parser: its defect report helps fixing mail
+
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+    with services() as svc:
+        record = svc.app.inbound_mail(source) if not Path(source).is_file() else None
+        if record is None and not Path(source).is_file():
+            raise ValidationError("source", f"{source} is neither a file nor a received message")
+        raw = svc.blobs.get(record.raw_sha256) if record else Path(source).read_bytes()
+        view = svc.intake.explain(raw)
+    other = mailparser.parse_from_bytes(raw)
+    view["mail_parser"] = {
+        "defects": sorted(other.defects_categories),
+        "attachments": [
+            {"name": a.get("filename"), "content_type": a.get("mail_content_type")}
+            for a in other.attachments
+        ],
+    }
+    if record is not None:
+        view["received"] = {
+            "outcome": record.outcome,
+            "ticket": record.ticket,
+            "reason": record.reason,
+        }
+    if json_out:
+        print_json(view)
+        return
+    for key, value in view.items():
+        console.print(f"[bold]{key}[/bold]: {value}", soft_wrap=True)
+
+
 def _read(names: list[str]) -> list[tuple[bytes, str]]:
     items = []
     for name in names:

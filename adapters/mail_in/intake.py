@@ -87,6 +87,31 @@ class MailIntake:
         facts.key = key
         return self.app.reprocess_mail(key, facts, actor=actor)
 
+    def explain(self, raw: bytes) -> dict[str, object]:
+        """What the intake reads from a message, without storing anything (for `mail inspect`)."""
+        mail = parse(raw)
+        ours = self.our_addresses()
+        verdict = classify(mail, self.identity, ours)
+        clues = thread_clues(mail, self.identity, ours)
+        return {
+            "message_id": mail.message_id,
+            "sender": mail.sender[1] if mail.sender else None,
+            "subject": mail.subject,
+            "kind": verdict.kind.value,
+            "why": verdict.reason,
+            "our_ticket_references": clues.our_refs,
+            "other_references": clues.other_refs[:10],
+            "reply_address_ticket": clues.address_ticket,
+            "subject_ticket": clues.subject_ticket,
+            "sent_to_us_as": clues.recipients,
+            "attachments": [
+                {"name": a.name, "content_type": a.content_type, "size": len(a.data)}
+                for a in mail.attachments
+            ],
+            "defects": mail.defects,
+            "visible_text": visible_text(mail.text)[:2000] if mail.text else None,
+        }
+
     def our_addresses(self) -> frozenset[str]:
         """The support address and every department alias: mail to these is mail to us."""
         support = self.identity.base_address(self.identity.support_address)
