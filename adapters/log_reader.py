@@ -77,7 +77,7 @@ class PostgresLogReader:
         """Every stored event of many aggregates in one query, in version order."""
         found: dict[UUID, list[StoredEvent]] = {}
         with self._recorder.datastore.transaction(commit=False) as cursor:
-            # One text literal, not a list: psycopg's per-item array dumping cost more than the query
+            # One text literal, not a list: psycopg dumps list items one by one, slowly.
             cursor.execute(self._events_sql, ("{" + ",".join(str(i) for i in ids) + "}",))
             for r in cursor.fetchall():
                 event = StoredEvent(

@@ -73,7 +73,8 @@ def corpus(n: int, seed: int = 7) -> list[bytes]:
             mails.append(
                 (
                     f"From: MAILER-DAEMON@mx.example\r\nTo: {SUPPORT}\r\n"
-                    f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <b{i}@mx.example>\r\n"
+                    "Subject: Undelivered Mail Returned to Sender\r\n"
+                    f"Message-ID: <b{i}@mx.example>\r\n"
                     "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
                     'report-type=delivery-status; boundary="B"\r\n\r\n--B\r\n'
                     "Content-Type: text/plain\r\n\r\nDelivery failed.\r\n--B\r\n"

@@ -69,3 +69,17 @@ def test_ingest_exits_75_when_the_store_is_down_so_the_mta_retries(ledgerdesk, t
 def test_a_missing_file_is_a_clear_error(ledgerdesk, tmp_path):
     result = ledgerdesk("mail", "ingest", str(tmp_path / "nope.eml"), check=False)
     assert "not a readable file" in one_line_error(result, 1)
+
+
+def test_inspect_explains_a_message_with_a_second_parsers_defects(ledgerdesk, tmp_path):
+    path = tmp_path / "broken.eml"
+    path.write_bytes(
+        b"From: Rita <rita@example.org>\r\nTo: support@example.com\r\nSubject: Broken\r\n"
+        b"Message-ID: <broken@example.org>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="declared"\r\n\r\n--other\r\n'
+        b"Content-Type: text/plain\r\n\r\nThe link gives a 404.\r\n"
+    )
+    view = ledgerdesk.json("mail", "inspect", str(path))
+    assert view["kind"] == "normal" and view["sender"] == "rita@example.org"
+    assert "StartBoundaryNotFoundDefect" in view["mail_parser"]["defects"]
+    assert view["visible_text"].startswith("The link gives a 404.")
