@@ -97,31 +97,38 @@ def bench_end_to_end(
     emit(f"imap_poll_end_to_end_mails_per_s.{store}", statistics.median(rates))
 
 
+def run(
+    mails: int = 2000, runs: int = 3, stores: Sequence[str] = ("sqlite",), pg_url: str = ""
+) -> None:
+    """Print the IMAP figures (bench/run.py calls this too)."""
+    binary = dovecot_binary()
+    if binary is None:
+        print("# imap: skipped (Dovecot is not installed: apt-get install dovecot-imapd)")
+        return
+    server = Dovecot(binary).start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_fetch(server, Path(tmp), mails, runs)
+            for store in stores:
+                if store == "postgres" and not pg_url:
+                    print("# imap postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)")
+                    continue
+                (Path(tmp) / store).mkdir()
+                bench_end_to_end(server, Path(tmp) / store, mails, runs, store, pg_url)
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mails", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="sqlite")
     args = parser.parse_args()
-    binary = dovecot_binary()
-    if binary is None:
-        print("# imap: skipped (Dovecot is not installed: apt-get install dovecot-imapd)")
-        return
     extra = Settings.from_env().extra
-    pg = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
-    server = Dovecot(binary).start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_fetch(server, Path(tmp), args.mails, args.runs)
-            stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
-            for store in stores:
-                if store == "postgres" and not pg:
-                    print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)")
-                    continue
-                (Path(tmp) / store).mkdir()
-                bench_end_to_end(server, Path(tmp) / store, args.mails, args.runs, store, pg)
-    finally:
-        server.stop()
+    pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
+    stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    run(args.mails, args.runs, stores, pg_url)
 
 
 if __name__ == "__main__":
