@@ -28,6 +28,8 @@ MANIFEST: dict = {
             "PasswordSet",
             "Deactivated",
             "Reactivated",
+            "MailBounced",
+            "MailDeliverable",
         ],
         "ledgerdesk.domain.user:EmailIndex": ["Claimed", "Reclaimed", "Released"],
         "ledgerdesk.domain.department:Department": [
@@ -47,6 +49,8 @@ MANIFEST: dict = {
         "ledgerdesk.domain.session:Session": ["Started", "Refreshed", "Revoked"],
         "ledgerdesk.domain.access:AccessPolicy": ["Seeded", "RuleAdded", "RuleRemoved"],
         "ledgerdesk.domain.idempotency:IdempotencyRecord": ["Recorded"],
+        "ledgerdesk.domain.inbound:InboundMail": ["Received", "Reprocessed"],
+        "ledgerdesk.domain.mailbox:MailboxCursor": ["Started", "Advanced"],
     },
     "ticket_number": {
         "prefix": "T-",
@@ -67,6 +71,11 @@ MANIFEST: dict = {
     "reactions": [],
     "jobs": [
         {"name": "seal_log", "task": "ledgerdesk.jobs.tasks:seal_log", "cron": "*/10 * * * *"},
+        {
+            "name": "poll_mailboxes",
+            "task": "ledgerdesk.jobs.mail:poll_mailboxes",
+            "cron": "* * * * *",
+        },
     ],
     "mail_templates": [],
     "access": {

@@ -48,7 +48,7 @@ class SQLiteLogReader:
                 cursor.execute(sql, chunk)
                 for r in cursor.fetchall():
                     event = StoredEvent(UUID(r[0]), r[1], r[2], _bytes(r[3]))
-                    found.setdefault(event.originator_id, []).append(event)
+                    found.setdefault(UUID(r[0]), []).append(event)
         return found
 
 
@@ -83,7 +83,7 @@ class PostgresLogReader:
                 event = StoredEvent(
                     r["originator_id"], r["originator_version"], r["topic"], _bytes(r["state"])
                 )
-                found.setdefault(event.originator_id, []).append(event)
+                found.setdefault(r["originator_id"], []).append(event)
         return found
 
     def rows(self, start: int, limit: int) -> list[Row]:

@@ -190,9 +190,11 @@ class _Body:
                 self.defects.append("too many parts")
             return
         content_type = part.get_content_type()
-        if content_type == "multipart/report" and (
-            part.get_param("report-type", "") or ""
-        ).lower() in ("delivery-status", "disposition-notification"):
+        report_type = str(part.get_param("report-type", "") or "").lower()
+        if content_type == "multipart/report" and report_type in (
+            "delivery-status",
+            "disposition-notification",
+        ):
             self.report = DeliveryReport()
         if content_type.startswith("multipart/") and not part.is_multipart():
             self._broken_multipart(part, depth)

@@ -13,6 +13,7 @@ import binascii
 import email
 import email.policy
 import hmac
+from email.message import Message
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -79,7 +80,10 @@ def _raw_message(content_type: str, body: bytes) -> bytes:
     )
     if form.is_multipart():
         for part in form.get_payload():
-            if part.get_param("name", header="content-disposition") == "email":
+            if (
+                isinstance(part, Message)
+                and part.get_param("name", header="content-disposition") == "email"
+            ):
                 data = part.get_payload(decode=True)
                 if isinstance(data, bytes) and data:
                     return data

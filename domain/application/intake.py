@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 from uuid import UUID
 
 from ledgerdesk.domain import values as v
@@ -195,7 +197,9 @@ class IntakeCommands(Core):
         if facts.kind == Kind.AUTO_REPLY:
             if ticket is not None:
                 self._note(unit, ticket, facts, actor, f"Automatic reply from {facts.sender_email}")
-            return self._receipt(facts, Outcome.AUTO_REPLY, ticket and ticket.number, facts.reason)
+            return self._receipt(
+                facts, Outcome.AUTO_REPLY, ticket.number if ticket else None, facts.reason
+            )
         if sender is None:
             sender = self._new_customer(unit, facts.sender_email, facts.sender_name, actor)
         elif not sender.active:
@@ -262,7 +266,7 @@ class IntakeCommands(Core):
         if ticket is not None:
             failed = ", ".join(facts.bounced_addresses) or "a recipient"
             self._note(unit, ticket, facts, actor, f"Delivery to {failed} failed")
-        return self._receipt(facts, Outcome.BOUNCE, ticket and ticket.number, facts.reason)
+        return self._receipt(facts, Outcome.BOUNCE, ticket.number if ticket else None, facts.reason)
 
     def _note(
         self, unit: UnitOfWork, ticket: Ticket, facts: MailFacts, actor: str, title: str
@@ -320,7 +324,7 @@ class IntakeCommands(Core):
         )
         return ticket
 
-    def _message(self, facts: MailFacts, prefix: str = "") -> dict[str, object]:
+    def _message(self, facts: MailFacts, prefix: str = "") -> dict[str, Any]:
         visible = prefix + (facts.visible_text.strip() or _empty_text(facts))
         return {
             "channel": "email",
@@ -379,7 +383,7 @@ class IntakeCommands(Core):
             return cached[1]
         found: dict[str, UUID] = {}
         for _, department_id in self.ids_of(Department.Created, limit=10_000):
-            department = self.execute(lambda unit, d=department_id: unit.find(Department, d))
+            department = self.execute(partial(_find_department, department_id=department_id))
             if department is not None and department.active:
                 for alias in department.aliases:
                     found[alias.lower()] = department.id
@@ -389,6 +393,10 @@ class IntakeCommands(Core):
     @staticmethod
     def _receipt(facts: MailFacts, outcome: Outcome, ticket: str | None, reason: str) -> Receipt:
         return Receipt(facts.source, outcome, ticket, facts.message_id, reason)
+
+
+def _find_department(unit: UnitOfWork, department_id: UUID) -> Department | None:
+    return unit.find(Department, department_id)
 
 
 def _actor(facts: MailFacts) -> str:

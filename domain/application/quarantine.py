@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from eventsourcing.utils import get_topic
 
@@ -34,10 +36,10 @@ class QuarantineQueries(Core):
         start = 1
         while True:
             batch = self.read(
-                lambda s=start: self.recorder.select_notifications(s, PAGE, topics=topics)
+                partial(self.recorder.select_notifications, start, PAGE, topics=topics)
             )
             for notification in batch:
-                event = self.mapper.to_domain_event(notification)
+                event: Any = self.mapper.to_domain_event(notification)
                 entries.pop(event.originator_id, None)
                 if event.outcome != Outcome.QUARANTINED:
                     continue

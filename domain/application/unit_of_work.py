@@ -42,7 +42,8 @@ class UnitOfWork:
                 continue
             aggregate = None
             for event in events:
-                aggregate = mapper.to_domain_event(event).mutate(aggregate)
+                domain_event: Any = mapper.to_domain_event(event)
+                aggregate = domain_event.mutate(aggregate)
             self._seen[aggregate_id] = aggregate  # type: ignore[assignment]
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
