@@ -63,28 +63,32 @@ def seed(settings: Settings, tickets: int, messages: int = 0) -> None:
 
 
 def _more_messages(svc: Services, rng: random.Random, tickets: int, target: int) -> None:
-    """Agent replies (two thirds) and notes on random tickets, 500 per transaction, until the
-    log holds `target` messages. Staff messages never reopen a ticket."""
+    """Agent replies (two thirds) and notes, spread evenly over the tickets in random order,
+    about 500 per transaction, until the log holds `target` messages. Staff messages never
+    reopen a ticket; each ticket is loaded once for all of its new messages."""
     app = svc.app
     written = _message_count(svc)
-    agents = [u for u in (app.user_by_email(f"agent{i}@demo.ledgerdesk.test") for i in (1, 2, 3))]
+    agents = [app.user_by_email(f"agent{i}@demo.ledgerdesk.test") for i in (1, 2, 3)]
     actors = [f"user:{a.id}" for a in agents if a is not None]
     texts = [*AGENT_REPLIES, *CUSTOMER_REPLIES, *NOTES, *BODIES]
-    print(f"# {written} messages from the scenario; adding {max(target - written, 0)}", flush=True)
-    while written < target:
-        chunk = min(500, target - written)
-        commands: list[Callable[[], Any]] = []
-        for _ in range(chunk):
-            number = f"T-{rng.randint(1, tickets)}"
+    missing = max(target - written, 0)
+    print(f"# {written} messages from the scenario; adding {missing}", flush=True)
+    order = list(range(1, tickets + 1))
+    rng.shuffle(order)
+    per_ticket, extra = divmod(missing, tickets)
+    commands: list[Callable[[], Any]] = []
+    for position, n in enumerate(order):
+        for _ in range(per_ticket + (1 if position < extra else 0)):
             text = f"{rng.choice(texts)} (ref REF-{rng.randint(1000, 9999)})".format(
                 when="today", who="the team", count=rng.randint(2, 40), ref="REF-1"
             )
             add = app.add_reply if rng.random() < 2 / 3 else app.add_note
-            commands.append(partial(add, number, actor=rng.choice(actors), text=text))
-        for result in app.batch(commands):
-            if isinstance(result, Exception):
-                raise RuntimeError(f"adding a message failed: {result}")
-        written += chunk
+            commands.append(partial(add, f"T-{n}", actor=rng.choice(actors), text=text))
+        if len(commands) >= 500 or position == len(order) - 1:
+            for result in app.batch(commands):
+                if isinstance(result, Exception):
+                    raise RuntimeError(f"adding a message failed: {result}")
+            commands = []
 
 
 def _message_count(svc: Services) -> int:
