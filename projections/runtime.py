@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -238,7 +239,7 @@ class ProjectionRuntime:
         with self._promises_lock:
             waiting, self._promises = self._promises, []
         for _, promise in waiting:  # nobody will reach them now
-            if not promise.done():
+            with suppress(InvalidStateError):
                 promise.set_result(False)
 
     @property
@@ -300,7 +301,7 @@ class ProjectionRuntime:
             due = [p for p in self._promises if p[0] <= processed]
             self._promises = [p for p in self._promises if p[0] > processed]
         for _, promise in due:
-            if not promise.done():
+            with suppress(InvalidStateError):  # its waiter may have given up (cancelled it)
                 promise.set_result(True)
 
     def wait_for_last_command(self, timeout: float = 5.0) -> bool:
