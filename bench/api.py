@@ -1,8 +1,10 @@
 """`python -m ledgerdesk.bench.api`: ticket creation through HTTP, uvicorn on loopback.
 
 16 concurrent clients POST /tickets for a fixed time against a real `ledgerdesk serve`
-process; prints tickets/s and latency percentiles. PostgreSQL when LEDGERDESK_BENCH_DATABASE_URL
-is set (a fresh schema, dropped afterwards), else SQLite.
+process; prints tickets/s, latency percentiles and the server's CPU time per ticket.
+`--store sqlite|postgres|both` (default: both, PostgreSQL only when
+LEDGERDESK_BENCH_DATABASE_URL or LEDGERDESK_TEST_DATABASE_URL is set; a fresh schema, dropped
+afterwards).
 """
 
 from __future__ import annotations
@@ -131,10 +133,18 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--server-log", type=Path, help="write the server's output here")
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
-    store = "postgres" if pg_url else "sqlite"
+    for store in ["sqlite", "postgres"] if args.store == "both" else [args.store]:
+        if store == "postgres" and not pg_url:
+            print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)", flush=True)
+            continue
+        run_store(store, pg_url if store == "postgres" else "", args)
+
+
+def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         settings = Settings(data_dir=Path(tmp), secret_key="bench-secret")

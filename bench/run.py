@@ -2,6 +2,10 @@
 
 PostgreSQL is measured when LEDGERDESK_BENCH_DATABASE_URL (or LEDGERDESK_TEST_DATABASE_URL) is
 set: each run works in a fresh schema that is dropped afterwards.
+
+Issue 3 (read models and API): ticket creation through HTTP runs by default (`--no-http` skips
+it); `--search` adds the read-model figures over 20,000 tickets, `--large` over 100,000 tickets
+with 500,000 messages plus the API's memory (see docs/benchmarks.md for how long each takes).
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -155,6 +161,9 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--open-n", type=int, default=2000, help="open_ticket samples")
     parser.add_argument("--batches", type=int, default=200, help="group-commit batches of 50")
+    parser.add_argument("--no-http", action="store_true", help="skip HTTP ticket creation")
+    parser.add_argument("--search", action="store_true", help="read models, 20,000 tickets")
+    parser.add_argument("--large", action="store_true", help="read models, 100,000 tickets")
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
@@ -169,6 +178,15 @@ def main() -> None:
             print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)", flush=True)
             continue
         run_store(store, pg_url, args)
+    # Issue 3: each in its own process (the HTTP bench starts a server; the search bench seeds).
+    store_args = ["--store", args.store]
+    if not args.no_http:
+        subprocess.run([sys.executable, "-m", "ledgerdesk.bench.api", *store_args], check=True)
+    if args.search or args.large:
+        size = ["--large"] if args.large else []
+        subprocess.run(
+            [sys.executable, "-m", "ledgerdesk.bench.search", *store_args, *size], check=True
+        )
 
 
 def _cores() -> int:
