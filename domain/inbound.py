@@ -7,6 +7,7 @@ processes, and its events are the intake's audit trail: where each message went,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -65,6 +66,7 @@ class MailFacts:
     bounced_addresses: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=65536)
 def inbound_id(key: str) -> UUID:
     return uuid5(INBOUND_NAMESPACE, key)
 

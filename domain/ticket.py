@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -15,6 +16,7 @@ TICKET_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerdesk.dev/ns/ticket-number
 NUMBER_PREFIX = "T-"
 
 
+@functools.lru_cache(maxsize=65536)
 def ticket_id(number: str) -> UUID:
     """A ticket's id is derived from its number, so the store's key makes numbers unique."""
     return uuid5(TICKET_NAMESPACE, number.upper())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -91,6 +92,7 @@ class EmailIndex(ChainedAggregate):
         user_id: UUID | None
 
     @staticmethod
+    @functools.lru_cache(maxsize=65536)
     def id_for(email: str) -> UUID:
         return uuid5(EMAIL_NAMESPACE, email.lower())
 

@@ -24,7 +24,7 @@ from eventsourcing.utils import Environment, EnvType, get_topic
 
 from ledgerdesk.domain.application.numbers import NumberAllocator
 from ledgerdesk.domain.application.unit_of_work import UnitOfWork, current_unit
-from ledgerdesk.domain.chain import encoded_states
+from ledgerdesk.domain.chain import digest_stored, encoded_states, stored_digests
 from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
 from ledgerdesk.domain.idempotency import IdempotencyRecord
 from ledgerdesk.domain.ports import Clock, IdFactory, LogReader
@@ -234,7 +234,22 @@ class Core(Application[UUID]):
 
 
 class ChainMapper(Mapper[UUID]):
-    """Stores the bytes the hash chain already encoded, instead of encoding each event twice."""
+    """Stores the bytes the hash chain already encoded, instead of encoding each event twice;
+    and hands events read back their digest, taken from the bytes as stored."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event = super().to_domain_event(stored_event)
+        if not (self.compressor or self.cipher):
+            aggregate = stored_event.originator_id
+            aggregate_hex = aggregate.hex if isinstance(aggregate, UUID) else str(aggregate)
+            digest = digest_stored(
+                stored_event.topic,
+                aggregate_hex,
+                stored_event.originator_version,
+                stored_event.state,
+            )
+            stored_digests.put(event, digest.encode())
+        return event
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = encoded_states.take(domain_event)
