@@ -27,6 +27,8 @@ class FileBlobStore:
         # crash but maybe not a power cut, like an embedded SQLite commit in `normal` mode.
         self.durable = durable
         self._folders: set[str] = set()
+        self._unsynced: list[Path] = []
+        self._lock = threading.Lock()
 
     def _path(self, digest: str) -> Path:
         if not SHA256_PATTERN.match(digest):
@@ -39,17 +41,32 @@ class FileBlobStore:
     def put(self, data: bytes) -> str:
         return self.put_many([data])[0]
 
-    def put_many(self, items: Sequence[bytes]) -> list[str]:
-        """Store many blobs and wait for the disk once for all of them (one syncfs)."""
-        digests, written = [], []
+    def put_many(self, items: Sequence[bytes], *, defer_sync: bool = False) -> list[str]:
+        """Store many blobs and wait for the disk once for all of them (one syncfs); with
+        `defer_sync`, not before `flush()`, so one wait can cover several calls."""
+        digests = []
         for data in items:
             digest = hashlib.sha256(data).hexdigest()
             digests.append(digest)
             if not self.exists(digest):
-                written.append(self._write(digest, data, sync=self.durable and len(items) == 1))
-        if self.durable and len(items) > 1 and written:
-            _sync_filesystem(self.root, written)
+                path = self._write(digest, data)
+                with self._lock:
+                    self._unsynced.append(path)
+        if not defer_sync:
+            self.flush()
         return digests
+
+    def flush(self) -> None:
+        """Wait until every blob written so far is on disk (when the store is durable)."""
+        # Held while syncing: a thread whose blobs another thread is syncing waits for it.
+        with self._lock:
+            written, self._unsynced = self._unsynced, []
+            if not (self.durable and written):
+                return
+            if len(written) == 1:
+                _fsync(written[0])
+            else:
+                _sync_filesystem(self.root, written)
 
     def get(self, digest: str) -> bytes:
         try:
@@ -60,7 +77,7 @@ class FileBlobStore:
     def exists(self, digest: str) -> bool:
         return self._path(digest).exists() or self._old_path(digest).exists()
 
-    def _write(self, digest: str, data: bytes, *, sync: bool) -> Path:
+    def _write(self, digest: str, data: bytes) -> Path:
         path = self._path(digest)
         if digest[:2] not in self._folders:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,8 +89,6 @@ class FileBlobStore:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
                 _write_all(fd, data)
-                if sync:
-                    os.fsync(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, path)
@@ -100,11 +115,15 @@ def _sync_filesystem(root: Path, paths: list[Path]) -> None:
         finally:
             os.close(fd)
     for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @functools.cache

@@ -61,13 +61,16 @@ class MailIntake:
         receipts: list[Receipt] = []
         for start in range(0, len(items), BATCH):
             chunk = items[start : start + BATCH]
-            digests = self.blobs.put_many([raw for raw, _ in chunk])  # before anything reads
+            # Raw bytes first, before anything reads them; one disk wait covers them and the
+            # blobs derived from them, before the events that name them commit.
+            digests = self.blobs.put_many([raw for raw, _ in chunk], defer_sync=True)
             ours, derived = self.our_addresses(), _Derived()
             facts = [
                 self._facts(raw, digest, channel, source, ours, derived)
                 for (raw, source), digest in zip(chunk, digests, strict=True)
             ]
-            self.blobs.put_many(derived.items)  # sanitized HTML and attachments, one sync
+            self.blobs.put_many(derived.items, defer_sync=True)  # sanitized HTML, attachments
+            self.blobs.flush()
             receipts.extend(self.app.receive_mail(facts))
             if progress is not None:
                 progress(len(chunk))
