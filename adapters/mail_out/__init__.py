@@ -1,0 +1,1 @@
+"""Outgoing mail: the message builder and the transports (file, SMTP, SendGrid)."""

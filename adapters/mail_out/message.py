@@ -1,0 +1,129 @@
+"""One OutgoingMail as the bytes an SMTP server receives (RFC 5322 + MIME, CRLF line ends).
+
+Header values that may come from user-entered text (a subject, a display name, an extra
+header) are flattened to one line first, so "hi\\r\\nBcc: x@evil" stays inside the Subject.
+Non-ASCII display names and subjects are RFC 2047 encoded by the SMTP policy.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, getaddresses
+
+from ledgerdesk.domain.outgoing import OutgoingMail
+
+# Headers the builder sets itself; `mail.headers` may not replace them.
+RESERVED = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "reply-to",
+        "sender",
+        "return-path",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "auto-submitted",
+        "x-auto-response-suppress",
+    }
+)
+_FIELD_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322: printable ASCII except ":"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+_MSG_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
+# 7bit: bodies go out as quoted-printable or base64, for servers without 8BITMIME.
+POLICY = SMTP.clone(cte_type="7bit")
+_CONTENT_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
+
+
+class UnsendableMail(ValueError):
+    """The mail cannot be written as a valid message (a bad address or header): never retried."""
+
+
+def one_line(value: str) -> str:
+    """User-entered text made safe for a header: control characters (CR, LF, tabs) become
+    single spaces, so the text can never start a header of its own."""
+    return _CONTROL.sub(" ", value).strip()
+
+
+def address(value: str) -> Address:
+    """One mailbox ("Name <a@b.c>" or "a@b.c") as an Address; UnsendableMail if it is not one."""
+    flat = one_line(value)
+    found = getaddresses([flat])
+    if len(found) != 1 or not found[0][1] or "@" not in found[0][1]:
+        raise UnsendableMail(f"{flat!r} is not one mail address")
+    name, addr = found[0]
+    local, _, domain = addr.rpartition("@")
+    if not local or not domain or any(c.isspace() or c in '<>,;"\\' for c in addr):
+        raise UnsendableMail(f"{flat!r} is not a valid mail address")
+    if not addr.isascii():
+        raise UnsendableMail(f"{addr!r}: addresses outside ASCII need SMTPUTF8, not supported")
+    return Address(display_name=name, addr_spec=addr)
+
+
+def message_id(value: str, what: str = "Message-ID") -> str:
+    flat = one_line(value)
+    if not _MSG_ID.fullmatch(flat):
+        raise UnsendableMail(f"{what} {flat!r} is not <left@right>")
+    return flat
+
+
+def envelope(mail: OutgoingMail) -> tuple[str, list[str]]:
+    """The SMTP envelope: the sender's and the recipients' bare addresses."""
+    return address(mail.sender).addr_spec, [address(to).addr_spec for to in mail.to]
+
+
+def build_message(mail: OutgoingMail, *, date: datetime | None = None) -> bytes:
+    """The mail as RFC 5322 bytes; UnsendableMail when an address or a header is invalid."""
+    if not mail.to:
+        raise UnsendableMail("the mail has no recipient")
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = address(mail.sender)
+    msg["To"] = [address(to) for to in mail.to]
+    msg["Subject"] = one_line(mail.subject)
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Message-ID"] = message_id(mail.message_id)
+    if mail.in_reply_to:
+        msg["In-Reply-To"] = message_id(mail.in_reply_to, "In-Reply-To")
+    if mail.references:
+        msg["References"] = " ".join(message_id(ref, "References") for ref in mail.references)
+    if mail.reply_to:
+        msg["Reply-To"] = address(mail.reply_to)
+    if mail.automatic:
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+    for name, value in mail.headers:
+        if not _FIELD_NAME.fullmatch(name):
+            raise UnsendableMail(f"{name!r} is not a header name")
+        if name.lower() in RESERVED:
+            raise UnsendableMail(f"the header {name} is set by the message builder itself")
+        msg[name] = one_line(value)
+    msg["MIME-Version"] = "1.0"
+    msg.set_content(mail.text)
+    if mail.html is not None:
+        msg.add_alternative(mail.html, subtype="html")
+    for filename, content_type, data in mail.attachments:
+        kind = content_type.strip().lower()
+        if not _CONTENT_TYPE.fullmatch(kind) or kind.startswith(("multipart/", "message/")):
+            kind = "application/octet-stream"
+        maintype, _, subtype = kind.partition("/")
+        msg.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename=one_line(filename) or "attachment"
+        )
+    for part in msg.walk():
+        if part is not msg:  # EmailMessage repeats it in every part it adds; once is enough
+            del part["MIME-Version"]
+    try:
+        return msg.as_bytes()
+    except (ValueError, TypeError) as error:  # a header the policy cannot fold or encode
+        raise UnsendableMail(f"the mail cannot be written: {error}") from None
