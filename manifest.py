@@ -30,6 +30,7 @@ MANIFEST: dict = {
             "Reactivated",
             "MailBounced",
             "MailDeliverable",
+            "PreferencesSet",
         ],
         "ledgerdesk.domain.user:EmailIndex": ["Claimed", "Reclaimed", "Released"],
         "ledgerdesk.domain.department:Department": [
@@ -51,6 +52,14 @@ MANIFEST: dict = {
         "ledgerdesk.domain.idempotency:IdempotencyRecord": ["Recorded"],
         "ledgerdesk.domain.inbound:InboundMail": ["Received", "Reprocessed"],
         "ledgerdesk.domain.mailbox:MailboxCursor": ["Started", "Advanced"],
+        "ledgerdesk.domain.delivery:Delivery": [
+            "Opened",
+            "Sent",
+            "Failed",
+            "GaveUp",
+            "Requeued",
+            "Read",
+        ],
     },
     "ticket_number": {
         "prefix": "T-",
@@ -65,6 +74,12 @@ MANIFEST: dict = {
             "projection": "ledgerdesk.projections.ticket_index.projection:TicketIndexProjection",
             "postgres": "ledgerdesk.projections.ticket_index.postgres:PostgresTicketIndexView",
             "sqlite": "ledgerdesk.projections.ticket_index.sqlite:SQLiteTicketIndexView",
+        },
+        "outbox": {
+            "view": "ledgerdesk.projections.outbox.view:OutboxView",
+            "projection": "ledgerdesk.projections.outbox.projection:OutboxProjection",
+            "postgres": "ledgerdesk.projections.outbox.postgres:PostgresOutboxView",
+            "sqlite": "ledgerdesk.projections.outbox.sqlite:SQLiteOutboxView",
         },
     },
     # Reactions: event -> policy -> mail template (with the outgoing-mail issue).

@@ -7,10 +7,12 @@ SMS) and hands it to a transport, which answers with a `SendResult` per item.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
+
+from ledgerdesk.domain.errors import ValidationError
 
 CHANNELS = ("email", "in_app", "sms")
 
@@ -92,3 +94,30 @@ class SmsTransport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def check_preferences(value: object) -> dict[str, dict[str, Any]]:
+    """Validate preferences as given by a user; names the first wrong part."""
+    if not isinstance(value, Mapping):
+        raise ValidationError("preferences", "must be an object of kind -> settings")
+    clean: dict[str, dict[str, Any]] = {}
+    for kind, settings in value.items():
+        if kind not in KINDS:
+            raise ValidationError(
+                "preferences", f"{kind!r} is not a kind of notification ({', '.join(KINDS)})"
+            )
+        if not isinstance(settings, Mapping):
+            raise ValidationError(f"preferences.{kind}", "must be an object")
+        channels = settings.get("channels", [])
+        if not isinstance(channels, list) or any(c not in CHANNELS for c in channels):
+            raise ValidationError(
+                f"preferences.{kind}.channels", f"must be a list of {', '.join(CHANNELS)}"
+            )
+        digest = settings.get("digest", False)
+        if not isinstance(digest, bool):
+            raise ValidationError(f"preferences.{kind}.digest", "must be true or false")
+        unknown = set(settings) - {"channels", "digest"}
+        if unknown:
+            raise ValidationError(f"preferences.{kind}", f"unknown setting {sorted(unknown)[0]!r}")
+        clean[kind] = {"channels": list(dict.fromkeys(channels)), "digest": digest}
+    return clean

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledgerdesk.domain.chain import ChainedAggregate
@@ -26,6 +26,7 @@ class User(EditableAggregate):
         phone: str
         password_hash: str
         mail_failing: str  # why mail to this address bounced ("" while it is deliverable)
+        preferences: dict[str, dict[str, Any]]  # kind -> {"channels": [...], "digest": bool}
 
     class Created(ChainedAggregate.Created):
         email: str
@@ -41,6 +42,7 @@ class User(EditableAggregate):
             u.department_ids = list(self.department_ids)
             u.time_zone, u.locale, u.phone = self.time_zone, self.locale, self.phone
             u.password_hash, u.active, u.mail_failing = "", True, ""
+            u.preferences = {}
 
     class PasswordSet(ChainedAggregate.Event):
         password_hash: str
@@ -59,6 +61,14 @@ class User(EditableAggregate):
     class MailDeliverable(ChainedAggregate.Event):
         def apply(self, u: User) -> None:
             u.mail_failing = ""
+
+    class PreferencesSet(ChainedAggregate.Event):
+        """Which notifications the user wants, on which channels, now or in the digest only."""
+
+        preferences: dict[str, dict[str, Any]]
+
+        def apply(self, u: User) -> None:
+            u.preferences = dict(self.preferences)
 
     @property
     def is_staff(self) -> bool:
@@ -79,6 +89,12 @@ class User(EditableAggregate):
     def mark_deliverable(self, *, actor: str, at: datetime) -> None:
         if self.mail_failing:
             self.record(self.MailDeliverable, actor=actor, at=at)
+
+    def set_preferences(
+        self, preferences: dict[str, dict[str, Any]], *, actor: str, at: datetime
+    ) -> None:
+        if preferences != self.preferences:
+            self.record(self.PreferencesSet, actor=actor, at=at, preferences=preferences)
 
     def set_password_hash(self, password_hash: str, *, actor: str, at: datetime) -> None:
         self.record(self.PasswordSet, actor=actor, at=at, password_hash=password_hash)

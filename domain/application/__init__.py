@@ -7,6 +7,7 @@ from ledgerdesk.domain.application.audit import AuditQueries
 from ledgerdesk.domain.application.auth import AuthCommands
 from ledgerdesk.domain.application.directory import DirectoryCommands
 from ledgerdesk.domain.application.intake import IntakeCommands
+from ledgerdesk.domain.application.notifications import NotificationCommands
 from ledgerdesk.domain.application.quarantine import QuarantineQueries
 from ledgerdesk.domain.application.tickets import TicketCommands
 
@@ -16,6 +17,7 @@ class LedgerDesk(
     DirectoryCommands,
     IntakeCommands,
     QuarantineQueries,
+    NotificationCommands,
     AccessCommands,
     AuthCommands,
     AuditQueries,

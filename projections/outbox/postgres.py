@@ -1,0 +1,45 @@
+"""The outbox on PostgreSQL: tables in the events' schema."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ledgerdesk.projections.outbox.sql import SqlOutboxView
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgresOutboxView(SqlOutboxView):
+    placeholder = "%s"
+    real = "DOUBLE PRECISION"
+
+    def __init__(self, datastore: Any, *, prefix: str = "outbox") -> None:
+        self.datastore = datastore
+        super().__init__(prefix)
+
+    def table(self, name: str) -> str:
+        return f"{quoted(self.datastore.schema)}.{quoted(name)}"
+
+    def writing(self) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=True)  # type: ignore[no-any-return]
+
+    def reading(self) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=False)  # type: ignore[no-any-return]
+
+    def shadow(self) -> PostgresOutboxView:
+        return PostgresOutboxView(self.datastore, prefix=f"{self.prefix}_new")
+
+    def replace_with(
+        self, shadow: Any, application_name: str, catch_up: Callable[[Any], None]
+    ) -> bool:
+        assert isinstance(shadow, PostgresOutboxView)
+        with self.writing() as cur:
+            cur.execute("SET LOCAL lock_timeout = '30s'")
+            # The live follower's next write waits here, so the shadow catches up for good.
+            cur.execute(f"LOCK TABLE {self.tracking} IN EXCLUSIVE MODE")
+            catch_up(None)
+            return self._swap(cur, shadow, application_name)
