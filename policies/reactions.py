@@ -1,9 +1,14 @@
 """Reactions: which notifications a ticket's new events call for. Pure: no I/O, no clock.
 
-Each rule is `rule(ticket, event) -> list[Intent]`. `ticket` is the aggregate after the command
-that recorded `event`; what a later event of the same command may change (status, assignee) is
-read from the event where the event carries it. A rule given an event it does not handle
-returns []. Internal notes never produce anything for customers.
+Each rule is `rule(ticket, event) -> list[Intent]`, where `ticket` is the aggregate as it stood
+right after `event` (the outbox replays it to the event's version). The rules hold as well when
+given the ticket after the whole command: what a later event of the same command may change is
+read from the event itself. A rule given an event it does not handle returns []. Internal notes
+never produce anything for customers.
+
+A new ticket is announced on its opening message (the MessageAdded that `open_ticket` and the
+mail intake record right after Opened), not on Opened: only then does the ticket hold the
+customer's text and their Message-ID, so the acknowledgement quotes it and threads under it.
 
 Context keys per kind (plain strings; the templates use exactly these, see CONTEXT_KEYS):
 
@@ -76,12 +81,16 @@ def _user(user_id: UUID) -> Recipient:
     return Recipient(user_id=user_id)
 
 
-def _opening_text(ticket: Ticket) -> str:
-    return str(ticket.messages[0]["visible_text"]) if ticket.messages else ""
+def _is_opening_message(ticket: Ticket, event: Any) -> bool:
+    return (
+        isinstance(event, Ticket.MessageAdded)
+        and bool(ticket.messages)
+        and ticket.messages[0]["message_id"] == event.message_id
+    )
 
 
-def _is_opening_message(ticket: Ticket, event: Ticket.MessageAdded) -> bool:
-    return bool(ticket.messages) and ticket.messages[0]["message_id"] == event.message_id
+def _opening(ticket: Ticket, event: Ticket.MessageAdded) -> dict[str, str]:
+    return {"priority": ticket.priority, "channel": event.channel, "text": event.visible_text}
 
 
 def _id(value: UUID | None) -> str:
@@ -92,15 +101,11 @@ def _id(value: UUID | None) -> str:
 
 
 def ticket_opened(ticket: Ticket, event: Any) -> list[Intent]:
-    """The requester: an acknowledgement with the ticket number."""
-    if not isinstance(event, Ticket.Opened) or event.channel not in CUSTOMER_CHANNELS:
+    """The requester, on the opening message: an acknowledgement with the ticket number."""
+    if not _is_opening_message(ticket, event) or event.channel not in CUSTOMER_CHANNELS:
         return []
-    context = _base(ticket) | {
-        "priority": event.priority,
-        "channel": event.channel,
-        "text": _opening_text(ticket),
-    }
-    return [Intent("ticket_opened", (_user(event.requester_id),), ticket.number, context)]
+    context = _base(ticket) | _opening(ticket, event)
+    return [Intent("ticket_opened", (_user(ticket.requester_id),), ticket.number, context)]
 
 
 def agent_replied(ticket: Ticket, event: Any) -> list[Intent]:
@@ -168,38 +173,36 @@ def customer_replied(ticket: Ticket, event: Any) -> list[Intent]:
 
 
 def new_unassigned(ticket: Ticket, event: Any) -> list[Intent]:
-    """The ticket's department: a new ticket nobody has taken yet."""
+    """The ticket's department, on the opening message: a new ticket nobody has taken yet."""
     if (
-        not isinstance(event, Ticket.Opened)
-        or event.department_id is None
+        not _is_opening_message(ticket, event)
+        or ticket.department_id is None
         or ticket.assignee_id is not None
     ):
         return []
-    context = _base(ticket) | {
-        "priority": event.priority,
-        "channel": event.channel,
-        "text": _opening_text(ticket),
-    }
-    recipient = Recipient(department_id=event.department_id)
+    context = _base(ticket) | _opening(ticket, event)
+    recipient = Recipient(department_id=ticket.department_id)
     return [Intent("new_unassigned", (recipient,), ticket.number, context)]
 
 
 # The table and its application ----------------------------------------------------------------
 
 REACTIONS: dict[str, list[Rule]] = {
-    "Opened": [ticket_opened, new_unassigned],
-    "MessageAdded": [agent_replied, customer_replied],
+    "MessageAdded": [ticket_opened, new_unassigned, agent_replied, customer_replied],
     "StatusChanged": [status_changed],
     "Assigned": [ticket_assigned],
 }
 
 
+def react_to(ticket: Ticket, event: Any) -> list[Intent]:
+    """The intents one event of `ticket` calls for, in table order (the outbox's `react`)."""
+    if getattr(event, "originator_id", ticket.id) != ticket.id:
+        return []
+    return [
+        intent for rule in REACTIONS.get(type(event).__name__, ()) for intent in rule(ticket, event)
+    ]
+
+
 def react(ticket: Ticket, events: Iterable[Any]) -> list[Intent]:
     """The intents a command's new events of `ticket` call for, in event and table order."""
-    intents: list[Intent] = []
-    for event in events:
-        if getattr(event, "originator_id", ticket.id) != ticket.id:
-            continue
-        for rule in REACTIONS.get(type(event).__name__, ()):
-            intents.extend(rule(ticket, event))
-    return intents
+    return [intent for event in events for intent in react_to(ticket, event)]
