@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,18 +16,27 @@ from ledgerdesk.adapters.event_store import postgres_env, store_env
 from ledgerdesk.adapters.log_reader import log_reader_for
 from ledgerdesk.adapters.mail_in.drop_folder import DropFolder
 from ledgerdesk.adapters.mail_in.intake import MailIntake
+from ledgerdesk.adapters.mail_out.templates import MailTemplates
+from ledgerdesk.adapters.mail_out.transports import mail_transport_for
 from ledgerdesk.adapters.passwords import Argon2Hasher
+from ledgerdesk.adapters.sms import sms_transport_for
 from ledgerdesk.adapters.throttle import LoginThrottle
 from ledgerdesk.adapters.tokens import TokenService
 from ledgerdesk.domain.application import LedgerDesk
 from ledgerdesk.domain.application.core import describe_store_error
 from ledgerdesk.domain.errors import StoreUnavailableError
+from ledgerdesk.domain.outgoing import Intent, MailTransport, SmsTransport
 from ledgerdesk.domain.ports import BlobStore, PasswordHasher
+from ledgerdesk.manifest import MANIFEST
 from ledgerdesk.policies.mail.identity import MailIdentity
+from ledgerdesk.policies.preferences import channels_for
+from ledgerdesk.projections.outbox.projection import OutboxProjection
+from ledgerdesk.projections.outbox.view import OutboxView
 from ledgerdesk.projections.runtime import ProjectionRuntime
 from ledgerdesk.projections.ticket_index.projection import TicketIndexProjection
 from ledgerdesk.projections.ticket_index.view import TicketIndexView
 from ledgerdesk.settings import Settings
+from ledgerdesk.utils import resolve
 
 
 @dataclass
@@ -41,7 +50,12 @@ class Services:
     access: AccessControl
     ticket_index: TicketIndexView
     projections: ProjectionRuntime  # not started here: `serve` and the API start it
+    outbox: OutboxView
     intake: MailIntake
+    identity: MailIdentity
+    mail_transport: MailTransport  # LEDGERDESK_MAIL_OUT: files by default
+    sms_transport: SmsTransport | None  # LEDGERDESK_SMS_URL: off by default
+    templates: MailTemplates
     drop_folder: DropFolder  # started by `serve` on the embedded default
 
     def close(self) -> None:
@@ -78,6 +92,10 @@ def bootstrap(
         app=app,
         blobs=blobs,
         intake=(intake := overrides.pop("intake", None) or MailIntake(app, blobs, identity)),
+        identity=identity,
+        mail_transport=overrides.pop("mail_transport", None) or mail_transport_for(settings),
+        sms_transport=overrides.pop("sms_transport", None) or sms_transport_for(settings),
+        templates=overrides.pop("templates", None) or MailTemplates.in_data_dir(settings.data_dir),
         drop_folder=DropFolder(intake, settings.data_dir / "mail"),
         passwords=overrides.pop("passwords", None) or Argon2Hasher(),
         tokens=overrides.pop("tokens", None)
@@ -109,12 +127,52 @@ def _read_models(app: LedgerDesk, settings: Settings, create_tables: bool) -> di
     if create_tables:
         with _store_errors():
             ticket_index.create_table()
+    outbox = _outbox_view(app, settings, datastore)
+    if create_tables:
+        with _store_errors():
+            outbox.create_table()
     runtime = ProjectionRuntime(
         app,
-        [TicketIndexProjection(ticket_index, app.name)],
+        [
+            TicketIndexProjection(ticket_index, app.name),
+            OutboxProjection(
+                outbox,
+                app.name,
+                react=reactions_from_manifest(),
+                channels=lambda role, kind, prefs, phone: channels_for(
+                    role, kind, prefs, has_phone=phone
+                ),
+                load_ticket=lambda ticket_id, version: app.repository.get(ticket_id, version),
+            ),
+        ],
         poll_interval=0.5 if settings.is_embedded else 2.0,
     )
-    return {"ticket_index": ticket_index, "projections": runtime}
+    return {"ticket_index": ticket_index, "outbox": outbox, "projections": runtime}
+
+
+def _outbox_view(app: LedgerDesk, settings: Settings, datastore: Any) -> OutboxView:
+    if settings.is_embedded:
+        from ledgerdesk.projections.outbox.sqlite import SQLiteOutboxView
+
+        return SQLiteOutboxView(
+            datastore,
+            events_table=app.recorder.events_table_name,  # type: ignore[attr-defined]
+        )
+    from ledgerdesk.projections.outbox.postgres import PostgresOutboxView
+
+    return PostgresOutboxView(datastore)
+
+
+def reactions_from_manifest() -> Callable[[Any, Any], list[Intent]]:
+    """One function applying the manifest's reaction rules to a ticket event."""
+    rules: dict[type, list[Callable[[Any, Any], list[Intent]]]] = {}
+    for entry in MANIFEST["reactions"]:
+        rules.setdefault(resolve(entry["event"]), []).append(resolve(entry["policy"]))
+
+    def react(ticket: Any, event: Any) -> list[Intent]:
+        return [intent for rule in rules.get(type(event), ()) for intent in rule(ticket, event)]
+
+    return react
 
 
 def migrate(settings: Settings) -> None:

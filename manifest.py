@@ -83,7 +83,40 @@ MANIFEST: dict = {
         },
     },
     # Reactions: event -> policy -> mail template (with the outgoing-mail issue).
-    "reactions": [],
+    # Reactions: which ticket event calls for which rule (policies/reactions.py), whose intents
+    # name the mail template (templates/mail/<lang>/<kind>.*.j2) they are rendered with.
+    "reactions": [
+        {
+            "event": "ledgerdesk.domain.ticket:Ticket.MessageAdded",
+            "policy": "ledgerdesk.policies.reactions:ticket_opened",
+            "template": "ticket_opened",
+        },
+        {
+            "event": "ledgerdesk.domain.ticket:Ticket.MessageAdded",
+            "policy": "ledgerdesk.policies.reactions:new_unassigned",
+            "template": "new_unassigned",
+        },
+        {
+            "event": "ledgerdesk.domain.ticket:Ticket.MessageAdded",
+            "policy": "ledgerdesk.policies.reactions:agent_replied",
+            "template": "agent_replied",
+        },
+        {
+            "event": "ledgerdesk.domain.ticket:Ticket.MessageAdded",
+            "policy": "ledgerdesk.policies.reactions:customer_replied",
+            "template": "customer_replied",
+        },
+        {
+            "event": "ledgerdesk.domain.ticket:Ticket.StatusChanged",
+            "policy": "ledgerdesk.policies.reactions:status_changed",
+            "template": "status_changed",
+        },
+        {
+            "event": "ledgerdesk.domain.ticket:Ticket.Assigned",
+            "policy": "ledgerdesk.policies.reactions:ticket_assigned",
+            "template": "ticket_assigned",
+        },
+    ],
     "jobs": [
         {"name": "seal_log", "task": "ledgerdesk.jobs.tasks:seal_log", "cron": "*/10 * * * *"},
         {

@@ -94,6 +94,9 @@ class _Follower:
         self.failures = 0
         self.last_error = ""
         self.thread: threading.Thread | None = None
+        # Read back by the client that wrote (search, lists): commands wait for it. The outbox
+        # works in the background; nobody waits for it.
+        self.read_back: bool = getattr(projection, "read_back", True)
 
     def advance(self, position: int) -> None:
         with self.changed:
@@ -250,15 +253,18 @@ class ProjectionRuntime:
         """Apply everything new now, in the calling thread (CLI, tests)."""
         return sum(f.catch_up(self.batch_size) for f in self.followers.values())
 
-    def wait(self, position: int | None, timeout: float = 5.0) -> bool:
-        """Block until every projection has processed the log up to `position` (read your
-        writes); False on timeout. Without a running runtime, catch up in this thread."""
+    def wait(self, position: int | None, timeout: float = 5.0, *, everything: bool = False) -> bool:
+        """Block until every read model clients read back has processed the log up to
+        `position` (read your writes; `everything`: background ones like the outbox too);
+        False on timeout. Without a running runtime, catch up in this thread."""
         if not position:
             return True
         if not self._started:
             self.catch_up()
         deadline = time.monotonic() + timeout
         for follower in self.followers.values():
+            if not (everything or follower.read_back):
+                continue
             with follower.changed:
 
                 def reached(f: _Follower = follower) -> bool:
@@ -289,8 +295,8 @@ class ProjectionRuntime:
         return promise
 
     def _processed(self) -> int:
-        """The log position every projection has reached."""
-        positions = [f.position for f in self.followers.values()]
+        """The log position every projection clients read back has reached."""
+        positions = [f.position for f in self.followers.values() if f.read_back]
         return min((p or 0 for p in positions), default=0)
 
     def _settle(self) -> None:
@@ -404,7 +410,12 @@ class ProjectionRuntime:
         shadow = live.shadow()
         shadow.drop_tables()
         shadow.create_table()
-        rebuilding = type(follower.projection)(shadow, self.app.name)  # type: ignore[call-arg]
+        for_view = getattr(follower.projection, "for_view", None)
+        rebuilding = (
+            for_view(shadow)
+            if for_view is not None
+            else type(follower.projection)(shadow, self.app.name)  # type: ignore[call-arg]
+        )
         shadow_follower = _Follower(self, rebuilding)
         shadow_follower.position = 0
         done = 0

@@ -96,7 +96,7 @@ class NotificationCommands(Core):
             unit.prefetch(delivery_id(k) for k in keys)
             changed = 0
             for key in keys:
-                if f":{user_id.hex}:in_app" not in key:
+                if not key.endswith(f".{user_id.hex}.in_app"):
                     raise NotFoundError(f"no notification {key} of this user")
                 delivery = self._delivery(unit, key, "in_app", user_id, actor)
                 if delivery.state != "read":

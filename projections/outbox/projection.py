@@ -58,6 +58,7 @@ TICKET_EVENTS = tuple(
 
 class OutboxProjection:
     name = "outbox"
+    read_back = False  # worked in the background: commands do not wait for it
     topics = tuple(get_topic(c) for c in (*TICKET_EVENTS, *USER_EVENTS, *DELIVERY_EVENTS))
 
     def __init__(

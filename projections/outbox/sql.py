@@ -228,6 +228,7 @@ class SqlOutboxView(OutboxView):
         self,
         *,
         status: str | None = None,
+        kind: str | None = None,
         channel: str | None = None,
         user_id: str | None = None,
         ticket: str | None = None,
@@ -235,7 +236,8 @@ class SqlOutboxView(OutboxView):
     ) -> list[OutboxItem]:
         where, params = [], []
         for column, value in (
-            ("status", status), ("channel", channel), ("user_id", user_id), ("ticket", ticket)
+            ("status", status), ("kind", kind), ("channel", channel), ("user_id", user_id),
+            ("ticket", ticket),
         ):  # fmt: skip
             if value is not None:
                 where.append(f"{column} = ?")

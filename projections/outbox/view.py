@@ -121,6 +121,7 @@ class OutboxView(ABC):
         self,
         *,
         status: str | None = None,
+        kind: str | None = None,
         channel: str | None = None,
         user_id: str | None = None,
         ticket: str | None = None,

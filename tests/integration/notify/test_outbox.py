@@ -1,0 +1,159 @@
+"""Reactions, the outbox and the dispatcher on the real stores, with the file transport."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+
+from ledgerdesk.jobs.outbox import dispatcher_for
+from ledgerdesk.tests.integration.mail.mails import SECRET, SUPPORT, mail
+from ledgerdesk.tests.support import open_ticket
+
+
+@pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    return settings.with_changes(secret_key=SECRET, support_address=SUPPORT)
+
+
+def outbox(services, **filters):  # type: ignore[no-untyped-def]
+    services.projections.catch_up()
+    return services.outbox.items(limit=1000, **filters)
+
+
+def sent_mails(services) -> list:  # type: ignore[no-untyped-def]
+    folder = Path(services.settings.data_dir) / "mail" / "out"
+    return [
+        message_from_bytes(p.read_bytes(), policy=default_policy)
+        for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+def test_a_mailed_ticket_is_acknowledged_once_with_its_number_threaded_to_the_customer_mail(
+    services, people
+):
+    services.intake.ingest(mail(message_id="<first@customer.test>", to="help@example.com"), "pipe")
+    items = outbox(services)
+    kinds = sorted((i.kind, i.channel) for i in items)
+    assert ("ticket_opened", "email") in kinds
+    # The department's agents hear of the new unassigned ticket, by mail and in the app.
+    assert ("new_unassigned", "in_app") in kinds
+    dispatcher = dispatcher_for(services)
+    assert dispatcher.drain() >= 1
+    assert dispatcher.drain() == 0  # nothing is sent twice
+    ack = [m for m in sent_mails(services) if m["To"] == "carol@customer.test"]
+    assert len(ack) == 1
+    message = ack[0]
+    assert "[T-1]" in message["Subject"]
+    assert message["In-Reply-To"] == "<first@customer.test>"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Reply-To"].startswith("support+T-1.")
+    assert services.identity.ticket_of_message_id(message["Message-ID"]) == "T-1"
+    [item] = outbox(services, kind="ticket_opened", channel="email")
+    assert item.status == "sent" and item.message_id == message["Message-ID"]
+
+
+def test_our_acknowledgement_coming_back_is_a_loop_not_a_ticket(services, people):
+    services.intake.ingest(mail(message_id="<first@customer.test>"), "pipe")
+    dispatcher_for(services).drain()
+    [ack] = [m for m in sent_mails(services) if m["To"] == "carol@customer.test"]
+    receipt = services.intake.ingest(ack.as_bytes(), "pipe")
+    assert receipt.outcome.value == "loop"
+
+
+def test_an_internal_note_tells_no_customer_and_a_public_reply_does(services, people):
+    number = open_ticket(services, people.alice).number
+    services.app.add_note(number, actor=people.agent.actor, text="customer seems upset")
+    assert not [
+        i
+        for i in outbox(services)
+        if i.user_id == people.alice.id.hex and i.kind != "ticket_opened"
+    ]
+    services.app.add_reply(number, actor=people.agent.actor, text="We are on it.")
+    replies = outbox(services, kind="agent_replied", user_id=people.alice.id.hex)
+    assert [i.channel for i in replies] == ["email"]
+
+
+def test_a_bounced_address_gets_no_more_mail(services, people):
+    services.app.execute(lambda unit: None)
+    user = services.app.user(people.alice.id)
+    services.app.execute(lambda unit: _bounce(unit, user.id, services))
+    number = open_ticket(services, people.alice).number
+    services.app.add_reply(number, actor=people.agent.actor, text="Hello")
+    [item] = outbox(services, kind="agent_replied", user_id=people.alice.id.hex)
+    assert item.status == "suppressed" and "bounced" in item.last_error
+
+
+def _bounce(unit, user_id, services):  # type: ignore[no-untyped-def]
+    from ledgerdesk.domain.user import User
+
+    user = unit.get(User, user_id, "user")
+    user.mark_bounced("550 user unknown", actor="system:test", at=services.app.now())
+    unit.add(user)
+
+
+def test_preferences_choose_channels_and_digest_only(services, people):
+    services.app.set_preferences(
+        people.agent.id,
+        {"ticket_assigned": {"channels": ["in_app"], "digest": False}},
+        actor=people.agent.actor,
+    )
+    number = open_ticket(services, people.alice).number
+    services.app.assign(number, people.agent.id, actor=people.admin.actor)
+    items = outbox(services, kind="ticket_assigned", user_id=people.agent.id.hex)
+    assert [(i.channel, i.status) for i in items] == [("in_app", "unread")]
+    keys = [i.key for i in items]
+    assert services.app.mark_read(people.agent.id, keys, actor=people.agent.actor) == 1
+    assert outbox(services, kind="ticket_assigned")[0].status == "read"
+    assert services.outbox.unread_count(people.agent.id.hex) == 0
+
+
+def test_the_daily_limit_of_automatic_mail_per_recipient(services, people):
+    for n in range(45):
+        open_ticket(services, people.alice, subject=f"ticket {n}")
+    acks = outbox(services, kind="ticket_opened", user_id=people.alice.id.hex)
+    statuses = [i.status for i in sorted(acks, key=lambda i: i.created_at)]
+    assert statuses.count("pending") == 40
+    assert statuses.count("suppressed") == 5
+
+
+def test_a_failing_transport_retries_with_backoff_then_dead_letters_and_an_admin_requeues(
+    services, people, clock
+):
+    from datetime import timedelta
+
+    from ledgerdesk.domain.outgoing import SendResult
+
+    class Down:
+        def send_many(self, mails):  # type: ignore[no-untyped-def]
+            return [SendResult(m.key, False, error="421 try later") for m in mails]
+
+        def close(self) -> None:
+            pass
+
+    open_ticket(services, people.alice)
+    dispatcher = dispatcher_for(services)
+    dispatcher.transport = Down()
+    for _ in range(6):
+        dispatcher.drain()
+        clock.advance(timedelta(hours=7))
+    [item] = outbox(services, kind="ticket_opened")
+    assert item.status == "dead" and item.attempts == 6 and "421" in item.last_error
+    services.app.requeue_delivery(item.key, actor=people.admin.actor)
+    dispatcher.transport = services.mail_transport
+    dispatcher.drain()
+    [item] = outbox(services, kind="ticket_opened")
+    assert item.status == "sent"
+
+
+def test_a_rebuilt_outbox_decides_the_same_items_with_the_same_states(services, people):
+    services.intake.ingest(mail(message_id="<first@customer.test>", to="help@example.com"), "pipe")
+    number = "T-1"
+    services.app.assign(number, people.agent.id, actor=people.admin.actor)
+    dispatcher_for(services).drain()
+    before = sorted((i.key, i.status, i.attempts) for i in outbox(services))
+    services.projections.rebuild("outbox")
+    after = sorted((i.key, i.status, i.attempts) for i in outbox(services))
+    assert before == after and before
