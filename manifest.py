@@ -124,6 +124,11 @@ MANIFEST: dict = {
             "task": "ledgerdesk.jobs.mail:poll_mailboxes",
             "cron": "* * * * *",
         },
+        {
+            "name": "dispatch_outbox",
+            "task": "ledgerdesk.jobs.outbox:dispatch_outbox",
+            "cron": "* * * * *",
+        },
     ],
     "mail_templates": [],
     "access": {

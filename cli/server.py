@@ -57,6 +57,11 @@ def serve_command(
         from ledgerdesk.jobs.queue import build_queue, start_embedded
 
         consumer = start_embedded(build_queue(services).huey)
+    from ledgerdesk.jobs.outbox import dispatcher_for
+
+    dispatcher = dispatcher_for(services)
+    if not settings.queue_url:  # with a queue, `ledgerdesk worker` dispatches (one process)
+        dispatcher.start()  # notifications go out within a second of the event causing them
     if settings.is_embedded:
         services.drop_folder.start()
         err_console.print(
@@ -69,6 +74,7 @@ def serve_command(
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)
+        dispatcher.stop()
 
 
 def worker_command(
@@ -80,8 +86,13 @@ def worker_command(
     from ledgerdesk.jobs.queue import build_queue
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from ledgerdesk.jobs.outbox import dispatcher_for
+
     services = bootstrap(Settings.from_env())
+    dispatcher = dispatcher_for(services)
     try:
+        services.projections.start()  # the outbox follows the log here, for the dispatcher
+        dispatcher.start()
         huey = build_queue(services).huey
         queue = "Redis" if services.settings.queue_url else "SQLite"
         err_console.print(
@@ -90,4 +101,5 @@ def worker_command(
         )
         huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
     finally:
+        dispatcher.stop()
         services.close()

@@ -26,6 +26,9 @@ from ledgerdesk.projections.outbox.view import OutboxItem, Person
 
 log = logging.getLogger("ledgerdesk.dispatch")
 BATCH = 200
+# One round at a time in a process (the thread and the per-minute job share it); one process
+# dispatches: the embedded server, or the worker when there is a queue.
+_ROUNDS = threading.Lock()
 ACTOR = "system:dispatcher"
 
 
@@ -42,7 +45,6 @@ class Dispatcher:
     ) -> None:
         self.services, self.transport, self.templates = services, transport, templates
         self.identity, self.sms, self.support_name = identity, sms, support_name
-        self._lock = threading.Lock()  # one round at a time in this process
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,7 +53,7 @@ class Dispatcher:
 
     def run_once(self, limit: int = BATCH) -> int:
         """Send what is due now; returns how many items were attempted."""
-        with self._lock:
+        with _ROUNDS:
             services = self.services
             head = services.app.read(services.app.recorder.max_notification_id)
             services.projections.wait(head, everything=True)
