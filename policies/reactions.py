@@ -116,8 +116,8 @@ def agent_replied(ticket: Ticket, event: Any) -> list[Intent]:
         and event.by_staff
     ):
         return []
-    people = dict.fromkeys([ticket.requester_id, *ticket.participants])
-    people.pop(event.author_id, None)
+    everyone = dict.fromkeys([ticket.requester_id, *ticket.participants])
+    people = [user_id for user_id in everyone if user_id != event.author_id]
     if not people:
         return []
     context = _base(ticket) | {
