@@ -68,8 +68,9 @@ class MailTemplates:
         if override_dir is not None:
             loaders.append(jinja2.FileSystemLoader(override_dir))
         loaders.append(jinja2.PackageLoader("ledgerdesk", "templates/mail"))
+        self._loader = jinja2.ChoiceLoader(loaders)
         self.env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(loaders),
+            loader=self._loader,
             autoescape=_autoescape,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -92,7 +93,7 @@ class MailTemplates:
         """The first of `de-AT`, `de`, `en` that has templates for `kind`."""
         for language in _candidates(locale):
             try:
-                self.env.get_template(f"{language}/{kind}.subject.j2")
+                self._loader.get_source(self.env, f"{language}/{kind}.subject.j2")
             except jinja2.TemplateNotFound:
                 continue
             return language
@@ -113,16 +114,23 @@ class MailTemplates:
         return Rendered(subject=" ".join(subject.split()), text=text, html=html)
 
     def _render(self, kind: str, language: str, part: str, context: dict[str, str]) -> str:
+        # TemplateNotFound passes only for the part's own file; whatever else goes wrong in a
+        # template (an administrator's override may be broken) becomes a MailTemplateError.
         name = f"{language}/{kind}.{part}.j2"
-        template = self.env.get_template(name)
         try:
-            return template.render(context)
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateNotFound as error:
+            if error.name == name:
+                raise
+            detail = f"{name} uses {error.name}, which does not exist"
+            raise MailTemplateError(kind, language, detail=detail) from error
         except jinja2.UndefinedError as error:
             match = _UNDEFINED.match(str(error))
             variable = match.group(1) if match else ""
             raise MailTemplateError(kind, language, variable, detail=str(error)) from error
-        except jinja2.TemplateError as error:
-            raise MailTemplateError(kind, language, detail=f"{name}: {error}") from error
+        except Exception as error:
+            detail = f"{name}: {type(error).__name__}: {error}"
+            raise MailTemplateError(kind, language, detail=detail) from error
 
 
 def _candidates(locale: str) -> list[str]:

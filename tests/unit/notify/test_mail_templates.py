@@ -172,3 +172,23 @@ def test_shared_pieces_need_nothing_beyond_what_they_are_given() -> None:
         assert meta.find_undeclared_variables(env.parse(source)) == set(), name
     with pytest.raises(jinja2.TemplateNotFound):
         env.get_template("xx/ticket_opened.subject.j2")
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["{% if %}broken", "{{ number | no_such_filter }}", "{% include 'gone.j2' %}", "{{ 1 / 0 }}"],
+)
+def test_a_broken_override_is_an_error_naming_the_kind_not_a_crash(
+    tmp_path: Path, source: str
+) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "agent_replied.txt.j2").write_text(source)
+    with pytest.raises(MailTemplateError, match="'agent_replied'"):
+        MailTemplates(tmp_path).render("agent_replied", "en", sample_context("agent_replied"))
+
+
+def test_an_override_language_without_a_text_template_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "fr").mkdir()
+    (tmp_path / "fr" / "escalated.subject.j2").write_text("[{{ number }}] Escaladé")
+    with pytest.raises(MailTemplateError, match=r"'fr'.*\.txt\.j2"):
+        MailTemplates(tmp_path).render("escalated", "fr", sample_context("escalated"))
