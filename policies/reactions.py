@@ -10,7 +10,7 @@ A new ticket is announced on its opening message (the MessageAdded that `open_ti
 mail intake record right after Opened), not on Opened: only then does the ticket hold the
 customer's text and their Message-ID, so the acknowledgement quotes it and threads under it.
 
-Context keys per kind (plain strings; the templates use exactly these, see CONTEXT_KEYS):
+Context keys per kind (plain strings; a kind's templates may use these and no others):
 
     ticket_opened     number subject status priority channel text
     agent_replied     number subject status text author_id actor
@@ -21,9 +21,12 @@ Context keys per kind (plain strings; the templates use exactly these, see CONTE
     sla_breached      number subject status priority target due_at   (decided by the SLA sweep)
     escalated         number subject status priority reason          (decided by the SLA sweep)
 
-`status`, `from_status` and `priority` are the raw values ("in_progress", "urgent"); the
-templates word them per language. `text` is the message's visible text; `author_id` is a user
-id or ""; `actor` is the event's `user:<id>`, `system:<job>` or `email:<address>`.
+`status`, `from_status`, `priority`, `channel` and `target` ("first_response", "resolution") are
+raw values; the templates word them per language. `text` is the message's visible text;
+`author_id` is a user id or ""; `actor` is the event's `user:<id>`, `system:<job>` or
+`email:<address>`; `due_at` is already formatted for reading. A status change's `reason` is
+staff's own words and may be internal: the customer templates do not show it.
+Intents are automatic mail (Auto-Submitted) except agent_replied, a human reply relayed.
 
 The dispatcher adds, for every kind, SHARED_KEYS (recipient_name, portal_url, support_name),
 and NAMED_KEYS: `author_name` next to `author_id`, `actor_name` next to `actor`, since a pure
