@@ -11,8 +11,9 @@ import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
+from typing import Any
 
 from ledgerdesk.domain.outgoing import OutgoingMail
 
@@ -41,8 +42,21 @@ RESERVED = frozenset(
 _FIELD_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322: printable ASCII except ":"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 _MSG_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
+UNFOLDED = frozenset({"message-id", "in-reply-to"})
+
+
+class _Policy(EmailPolicy):
+    """SMTP's policy, except that a lone message id is never folded onto a second line:
+    some readers keep the folding space as part of the id, and threading then fails."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in UNFOLDED:
+            return f"{name}: {str(value).strip()}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
 # 7bit: bodies go out as quoted-printable or base64, for servers without 8BITMIME.
-POLICY = SMTP.clone(cte_type="7bit")
+POLICY = _Policy(linesep="\r\n", cte_type="7bit")
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 
 
