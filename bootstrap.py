@@ -142,7 +142,9 @@ def _read_models(app: LedgerDesk, settings: Settings, create_tables: bool) -> di
                 channels=lambda role, kind, prefs, phone: channels_for(
                     role, kind, prefs, has_phone=phone
                 ),
-                load_ticket=lambda ticket_id, version: app.repository.get(ticket_id, version),
+                load_ticket=lambda ticket_id, version: app.repository.get(
+                    ticket_id, version=version
+                ),
             ),
         ],
         poll_interval=0.5 if settings.is_embedded else 2.0,

@@ -25,10 +25,10 @@ class PostgresOutboxView(SqlOutboxView):
         return f"{quoted(self.datastore.schema)}.{quoted(name)}"
 
     def writing(self) -> AbstractContextManager[Any]:
-        return self.datastore.transaction(commit=True)  # type: ignore[no-any-return]
+        return self.datastore.transaction(commit=True)
 
     def reading(self) -> AbstractContextManager[Any]:
-        return self.datastore.transaction(commit=False)  # type: ignore[no-any-return]
+        return self.datastore.transaction(commit=False)
 
     def shadow(self) -> PostgresOutboxView:
         return PostgresOutboxView(self.datastore, prefix=f"{self.prefix}_new")

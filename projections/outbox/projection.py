@@ -39,17 +39,17 @@ DAILY_LIMIT = 40  # automatic mails per recipient in 24 hours
 TICKET_CACHE = 5_000
 THREAD_REFERENCES = 5
 
-USER_EVENTS = (
+USER_EVENTS: tuple[type[Any], ...] = (
     User.Created, User.Updated, User.Deactivated, User.Reactivated, User.MailBounced,
     User.MailDeliverable, User.PreferencesSet,
 )  # fmt: skip
-DELIVERY_EVENTS = (
+DELIVERY_EVENTS: tuple[type[Any], ...] = (
     Delivery.Opened, Delivery.Sent, Delivery.Failed, Delivery.GaveUp, Delivery.Requeued,
     Delivery.Read,
 )  # fmt: skip
 
 
-TICKET_EVENTS = tuple(
+TICKET_EVENTS: tuple[type[Any], ...] = tuple(
     value
     for value in vars(Ticket).values()
     if isinstance(value, type) and issubclass(value, ChainedAggregate.Event)
@@ -227,7 +227,7 @@ class OutboxProjection:
         if person is None:
             return
         if isinstance(event, User.Updated):
-            changes = dict(event.changes)
+            changes: dict[str, Any] = dict(event.changes)
             for name in ("email", "name", "role", "locale", "phone"):
                 if name in changes:
                     setattr(person, name, changes[name])

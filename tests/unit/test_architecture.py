@@ -18,7 +18,17 @@ ALLOWED: dict[str, set[str]] = {
     "policies": {"domain", "policies"},
     "adapters": {"domain", "projections", "policies", "adapters", "settings", "utils"},
     "reports": {"domain", "projections", "policies", "reports", "settings", "utils"},
-    "bootstrap": {"domain", "projections", "policies", "adapters", "reports", "settings", "utils"},
+    # bootstrap registers projections and reactions from the manifest (DESIGN.md §3)
+    "bootstrap": {
+        "domain",
+        "projections",
+        "policies",
+        "adapters",
+        "reports",
+        "settings",
+        "utils",
+        "manifest",
+    },
     "jobs": {
         "domain",
         "projections",

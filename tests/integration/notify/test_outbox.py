@@ -157,3 +157,18 @@ def test_a_rebuilt_outbox_decides_the_same_items_with_the_same_states(services, 
     services.projections.rebuild("outbox")
     after = sorted((i.key, i.status, i.attempts) for i in outbox(services))
     assert before == after and before
+
+
+def test_a_restarted_outbox_loads_the_ticket_it_has_not_seen_yet(services, people, settings):
+    from ledgerdesk.bootstrap import bootstrap
+
+    number = open_ticket(services, people.alice).number
+    outbox(services)
+    restarted = bootstrap(settings)  # a new process: its outbox remembers no ticket
+    try:
+        restarted.app.add_reply(number, actor=people.agent.actor, text="On it.")
+        restarted.projections.catch_up()
+        [item] = restarted.outbox.items(kind="agent_replied", limit=10)
+        assert item.context["text"] == "On it." and item.ticket == number
+    finally:
+        restarted.close()
