@@ -12,7 +12,7 @@ from ledgerdesk.domain.values import role as check_role
 
 POLICY_ID: UUID = uuid5(NAMESPACE_URL, "https://ledgerdesk.dev/ns/access-policy")
 CONDITIONS = ("any", "own", "department")
-RESOURCES = ("*", "ticket", "user", "department", "policy", "audit")
+RESOURCES = ("*", "ticket", "user", "department", "policy", "audit", "outbox")
 ACTIONS = (
     "*",
     "create",
