@@ -7,9 +7,10 @@ Non-ASCII display names and subjects are RFC 2047 encoded by the SMTP policy.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
@@ -43,20 +44,59 @@ _FIELD_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322: printable ASCII except 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 _MSG_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
 UNFOLDED = frozenset({"message-id", "in-reply-to"})
+# Headers the message itself reads back (its MIME structure): parsed when set.
+STRUCTURED = frozenset({"content-type", "content-disposition", "content-transfer-encoding"})
+
+
+class _Registry(HeaderRegistry):
+    """The standard header classes, made once per name (the stock registry builds a new class
+    for every header it parses, which made that most of the time spent on a message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
 
 
 class _Policy(EmailPolicy):
-    """SMTP's policy, except that a lone message id is never folded onto a second line:
-    some readers keep the folding space as part of the id, and threading then fails."""
+    """SMTP's policy with three changes, all about one message's cost or its threading:
+
+    - a lone message id is never folded onto a second line (some readers keep the folding
+      space as part of the id, and threading then fails);
+    - headers other than the MIME structure's are kept as the (already checked, one-line)
+      text until written, instead of being parsed when set: nothing reads them back;
+    - a header that is short one-line ASCII is written as it is: folding would not change it.
+    Together they halve the time a message takes to build; anything else is folded (and
+    RFC 2047 encoded) by the standard header classes.
+    """
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        if isinstance(value, str) and name.lower() not in STRUCTURED:
+            if _CONTROL.search(value):
+                raise ValueError("a header value may not contain control characters")
+            return (name, value)
+        return super().header_store_parse(name, value)  # type: ignore[no-any-return]
 
     def fold_binary(self, name: str, value: Any) -> bytes:
+        text = str(value)
         if name.lower() in UNFOLDED:
-            return f"{name}: {str(value).strip()}{self.linesep}".encode("ascii")
+            return f"{name}: {text.strip()}{self.linesep}".encode("ascii")
+        if text.isascii() and len(name) + len(text) + 2 <= self.max_line_length:
+            if not _CONTROL.search(text):
+                return f"{name}: {text}{self.linesep}".encode("ascii")
+        if isinstance(value, str):
+            value = self.header_factory(name, text)
         return super().fold_binary(name, value)
 
 
 # 7bit: bodies go out as quoted-printable or base64, for servers without 8BITMIME.
-POLICY = _Policy(linesep="\r\n", cte_type="7bit")
+POLICY = _Policy(linesep="\r\n", cte_type="7bit", header_factory=_Registry())
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 
 
@@ -70,6 +110,7 @@ def one_line(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
+@functools.lru_cache(maxsize=4096)  # the sender and reply addresses repeat from mail to mail
 def address(value: str) -> Address:
     """One mailbox ("Name <a@b.c>" or "a@b.c") as an Address; UnsendableMail if it is not one."""
     flat = one_line(value)
@@ -102,8 +143,8 @@ def build_message(mail: OutgoingMail, *, date: datetime | None = None) -> bytes:
     if not mail.to:
         raise UnsendableMail("the mail has no recipient")
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = address(mail.sender)
-    msg["To"] = [address(to) for to in mail.to]
+    msg["From"] = str(address(mail.sender))
+    msg["To"] = ", ".join(str(address(to)) for to in mail.to)
     msg["Subject"] = one_line(mail.subject)
     msg["Date"] = format_datetime(date or datetime.now(UTC))
     msg["Message-ID"] = message_id(mail.message_id)
@@ -112,7 +153,7 @@ def build_message(mail: OutgoingMail, *, date: datetime | None = None) -> bytes:
     if mail.references:
         msg["References"] = " ".join(message_id(ref, "References") for ref in mail.references)
     if mail.reply_to:
-        msg["Reply-To"] = address(mail.reply_to)
+        msg["Reply-To"] = str(address(mail.reply_to))
     if mail.automatic:
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Auto-Response-Suppress"] = "All"
