@@ -81,15 +81,15 @@ class _Policy(EmailPolicy):
             if _CONTROL.search(value):
                 raise ValueError("a header value may not contain control characters")
             return (name, value)
-        return super().header_store_parse(name, value)  # type: ignore[no-any-return]
+        return super().header_store_parse(name, value)
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         text = str(value)
         if name.lower() in UNFOLDED:
             return f"{name}: {text.strip()}{self.linesep}".encode("ascii")
-        if text.isascii() and len(name) + len(text) + 2 <= self.max_line_length:
-            if not _CONTROL.search(text):
-                return f"{name}: {text}{self.linesep}".encode("ascii")
+        short = len(name) + len(text) + 2 <= (self.max_line_length or 998)
+        if short and text.isascii() and not _CONTROL.search(text):
+            return f"{name}: {text}{self.linesep}".encode("ascii")
         if isinstance(value, str):
             value = self.header_factory(name, text)
         return super().fold_binary(name, value)
@@ -128,7 +128,7 @@ def address(value: str) -> Address:
 
 def message_id(value: str, what: str = "Message-ID") -> str:
     flat = one_line(value)
-    if not _MSG_ID.fullmatch(flat):
+    if not (_MSG_ID.fullmatch(flat) and flat.isascii()):
         raise UnsendableMail(f"{what} {flat!r} is not <left@right>")
     return flat
 
