@@ -139,6 +139,10 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
             f"{t}_requester": f"{t} (requester_id)",
             f"{t}_assignee": f"{t} (assignee_id)",
             f"{t}_department": f"{t} (department_id, status)",
+            # Every column filters, scopes and sorts read: a ticket found by its number
+            # (full-text matches) is checked from this narrow index, not the wide row.
+            f"{t}_filters": f"{t} (n, status, priority, department_id, assignee_id, "
+            "requester_id, category, priority_rank, updated_at, created_at, due_at)",
             f"{self.tags}_by_tag": f"{self.tags} (tag, n)",
             f"{self.participants}_by_user": f"{self.participants} (user_id, n)",
         }
@@ -352,23 +356,28 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         where, params = where + scope_sql, params + scope_params
         must, must_not = fts5_query(qry.clean_text(query.text))
         columns = "{subject public} : " if scope.public_only else ""
-        join = ""
+        if sort.key == "relevance" and not must:
+            sort = qry.Sort("updated_at", True)
+        from_ = f"FROM {self.tickets} t"
         if must:
-            join = f"JOIN {self.fts} ON {self.fts}.rowid = t.n"
+            # The full-text match is evaluated once, as a set: joined as the outer loop
+            # (relevance needs its bm25) or as an IN list. Never as the inner side of a join:
+            # FTS5 would then run the whole match again for every candidate ticket.
             expression = f"({must})" + (f" NOT ({must_not})" if must_not else "")
-            where.insert(0, f"{self.fts} MATCH ?")
             params.insert(0, f"{columns}({expression})")
+            if sort.key == "relevance":
+                from_ = f"FROM {self.fts} CROSS JOIN {self.tickets} t ON t.n = {self.fts}.rowid"
+                where.insert(0, f"{self.fts} MATCH ?")
+            else:
+                where.insert(0, f"t.n IN (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ?)")
         elif must_not:
             where.append(f"t.n NOT IN (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ?)")
             params.append(f"{columns}({must_not})")
-        if sort.key == "relevance" and not must:
-            sort = qry.Sort("updated_at", True)
         descending = sort.descending
         if sort.key == "relevance":  # bm25: lower is better
             sort_sql, descending = f"bm25({self.fts}, {WEIGHTS})", False
         else:
             sort_sql = self.sort_expression(sort)
-        from_ = f"FROM {self.tickets} t {join}"
         with self._reading() as cur:
             cur.execute(
                 f"SELECT count(*) FROM (SELECT 1 {from_} WHERE {' AND '.join(where) or '1'} "
