@@ -378,6 +378,9 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
             sort_sql, descending = f"bm25({self.fts}, {WEIGHTS})", False
         else:
             sort_sql = self.sort_expression(sort)
+        if must and not query.cursor and sort.key != "relevance":  # (bm25 takes no windows)
+            # The matches are a bounded set: count them in the same pass as the page.
+            return self._first_text_page(from_, where, params, sort, sort_sql, descending, limit)
         with self._reading() as cur:
             cur.execute(
                 f"SELECT count(*) FROM (SELECT 1 {from_} WHERE {' AND '.join(where) or '1'} "
@@ -394,6 +397,41 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
             )
             cur.execute(sql.replace("{tickets}", self.tickets), [*params, limit + 1])
             rows = [dict(r) for r in cur.fetchall()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = qry.encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["n"]) if more else None
+        return Page(
+            [ticket_row(r) for r in rows], cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP
+        )
+
+    def _first_text_page(
+        self,
+        from_: str,
+        where: list[str],
+        params: list[Any],
+        sort: qry.Sort,
+        sort_sql: str,
+        descending: bool,
+        limit: int,
+    ) -> Page:
+        """The first page of a full-text search and the number of matches, from one pass over
+        the matches (a separate count would evaluate the match and the filters again)."""
+        direction = "DESC" if descending else "ASC"
+        inner = (
+            f"SELECT t.n AS n, {sort_sql} AS sort_key, count(*) OVER () AS matches {from_} "
+            f"WHERE {' AND '.join(where)} {qry.order_by(sort_sql, descending)} LIMIT ?"
+        )
+        sql = (
+            f"SELECT {self._select_list()}, p.sort_key, p.matches FROM ({inner}) p "
+            f"JOIN {self.tickets} t ON t.n = p.n {self._joins()} "
+            f"ORDER BY p.sort_key {direction}, p.n {direction}"
+        )
+        with self._reading() as cur:
+            cur.execute(sql, [*params, limit + 1])
+            rows = [dict(r) for r in cur.fetchall()]
+        total = rows[0]["matches"] if rows else 0
+        for row in rows:
+            del row["matches"]
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = qry.encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["n"]) if more else None
