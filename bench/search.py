@@ -152,15 +152,16 @@ def bench_search(svc: Services, store: str, n: int = 50) -> None:
             text="invoice", status=["new", "in_progress"], priority=["high", "urgent"]
         ),
         "kw2_department_status": TicketQuery(
-            text="password", department_id=billing, status=["resolved", "closed"]
+            text="refund", department_id=billing, status=["resolved", "closed"]
         ),
-        "kw2_priority_created": TicketQuery(
-            text="printer error",
-            priority=["normal"],
+        "kw2_category_priority": TicketQuery(
+            text="password reset", category="login", priority=["normal", "high"]
+        ),
+        "kw2_status_created_relevance": TicketQuery(
+            text="timeouts",
+            status=["closed"],
             created_from=datetime(2026, 6, 1, tzinfo=UTC),
-        ),
-        "kw2_category_status_relevance": TicketQuery(
-            text="refund", category="invoice", status=["closed"], sort="relevance"
+            sort="relevance",
         ),
     }
     keyword_filters: list[float] = []
