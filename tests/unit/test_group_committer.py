@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ def test_commands_waiting_together_are_saved_in_one_batch_each_with_its_own_resu
     committer = GroupCommitter(app)
     first = committer.submit(lambda: "warm")  # holds the committer at the gate
     assert app.entered.wait(5)
-    futures = [committer.submit(lambda i=i: i) for i in range(10)]
+    futures = [committer.submit(partial(int, i)) for i in range(10)]
     app.gate.set()
     assert first.result(5).value == "warm"
     assert [f.result(5).value for f in futures] == list(range(10))
