@@ -143,8 +143,8 @@ class _Follower:
                     continue
                 self.advance(last)
                 done += len(notifications)
-                if len(notifications) < batch_size:
-                    return done
+                if len(notifications) < batch_size or self.runtime.stopping.is_set():
+                    return done  # stopping: the rest waits for the next start
 
     def run(self) -> None:
         backoff = 0.05

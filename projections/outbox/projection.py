@@ -101,11 +101,25 @@ class OutboxProjection:
             return
         batch = _Batch(self.view)
         try:
-            for event, _ in items:
-                if event is None:
-                    continue
-                if isinstance(event, TICKET_EVENTS):
-                    self._ticket_event(batch, event)
+            # First the tickets and what they call for, to read every person the batch needs
+            # in two queries; then everything in log order, as one event after the other.
+            decided = {
+                i: self._decide(event)
+                for i, (event, _) in enumerate(items)
+                if isinstance(event, TICKET_EVENTS)
+            }
+            users = {
+                r.user_id.hex
+                for intents, _ in decided.values()
+                for intent in intents
+                for r in intent.recipients
+                if r.user_id is not None
+            }
+            first = min((e.timestamp for e, _ in items if e is not None), default=None)
+            batch.preload(users, first)
+            for i, (event, _) in enumerate(items):
+                if i in decided:
+                    self._ticket_event(batch, event, *decided[i])
                 elif isinstance(event, USER_EVENTS):
                     self._user_event(batch, event)
                 elif isinstance(event, DELIVERY_EVENTS):
@@ -117,12 +131,22 @@ class OutboxProjection:
 
     # Tickets ----------------------------------------------------------------------------------
 
-    def _ticket_event(self, batch: _Batch, event: Any) -> None:
+    def _decide(self, event: Any) -> tuple[list[Intent], list[str]]:
+        """The intents of one ticket event, and the ticket's mail thread at that moment."""
         ticket = self._ticket_after(event)
-        for n, intent in enumerate(self.react(ticket, event)):
+        intents = self.react(ticket, event)
+        if not intents:
+            return [], []
+        thread = [m["email_message_id"] for m in ticket.messages if m.get("email_message_id")]
+        return intents, thread[:1] + thread[1:][-(THREAD_REFERENCES - 1) :]
+
+    def _ticket_event(
+        self, batch: _Batch, event: Any, intents: list[Intent], references: list[str]
+    ) -> None:
+        for n, intent in enumerate(intents):
             cause = f"{event.originator_id.hex}.{event.originator_version}.{n}"
             for person in self._recipients(batch, intent):
-                self._plan(batch, intent, person, cause, event.timestamp, ticket)
+                self._plan(batch, intent, person, cause, event.timestamp, references)
 
     def _ticket_after(self, event: Any) -> Ticket:
         cached = self._tickets.pop(event.originator_id, None)
@@ -158,13 +182,11 @@ class OutboxProjection:
         person: Person,
         cause: str,
         at: datetime,
-        ticket: Ticket,
+        references: list[str],
     ) -> None:
         channels, digest_only = self.channels(
             person.role, intent.kind, person.preferences, bool(person.phone)
         )
-        thread = [m["email_message_id"] for m in ticket.messages if m.get("email_message_id")]
-        references = thread[:1] + thread[1:][-(THREAD_REFERENCES - 1) :]
         for channel in channels:
             status, why = self._status(batch, channel, person, intent, digest_only, at)
             batch.changes.new_items.append(
@@ -201,8 +223,7 @@ class OutboxProjection:
         if person.failing:
             return "suppressed", f"mail to {person.email} bounced: {person.failing}"
         if intent.automatic:
-            sent = batch.automatic_mails(person.id, at)
-            if sent >= self.daily_limit:
+            if batch.automatic_mails(person.id, at) >= self.daily_limit:
                 return "suppressed", f"the limit of {self.daily_limit} automatic mails a day"
             batch.count_automatic(person.id, at)
         return "pending", ""
@@ -279,13 +300,27 @@ class _Batch:
         self.view = view
         self.changes = OutboxChanges()
         self._staff: list[Person] | None = None
-        self._counts: dict[str, int] = {}
+        self._read: dict[str, Person | None] = {}  # people read from the view
+        self._mails: dict[str, list[datetime]] = {}  # user -> automatic mails, when
+
+    def preload(self, user_ids: set[str], since: datetime | None) -> None:
+        """Read the people the batch names, and their recent automatic mail, at once."""
+        found = self.view.people(user_ids) if user_ids else {}
+        for user_id in user_ids:
+            self._read[user_id] = found.get(user_id)
+        if since is not None:
+            wanted = user_ids | {p.id for p in self.staff()}
+            recent = self.view.automatic_mails(wanted, since - timedelta(days=1))
+            for user_id in wanted:
+                self._mails[user_id] = sorted(recent.get(user_id, []))
 
     def person(self, user_id: str) -> Person | None:
         found = self.changes.people.get(user_id)
-        if found is None:
-            found = self.view.people([user_id]).get(user_id)
-        return found
+        if found is not None:
+            return found
+        if user_id not in self._read:
+            self._read[user_id] = self.view.people([user_id]).get(user_id)
+        return self._read[user_id]
 
     def put(self, person: Person) -> None:
         self.changes.people[person.id] = person
@@ -300,9 +335,13 @@ class _Batch:
         return self._staff
 
     def automatic_mails(self, user_id: str, at: datetime) -> int:
-        if user_id not in self._counts:
-            self._counts[user_id] = self.view.automatic_mails_since(user_id, at - timedelta(1))
-        return self._counts[user_id]
+        """Automatic mails planned for the user in the 24 hours before `at`."""
+        if user_id not in self._mails:
+            recent = self.view.automatic_mails({user_id}, at - timedelta(days=1))
+            self._mails[user_id] = sorted(recent.get(user_id, []))
+        since = at - timedelta(days=1)
+        return sum(1 for moment in self._mails[user_id] if since <= moment <= at)
 
     def count_automatic(self, user_id: str, at: datetime) -> None:
-        self._counts[user_id] = self.automatic_mails(user_id, at) + 1
+        self.automatic_mails(user_id, at)
+        self._mails[user_id].append(at)

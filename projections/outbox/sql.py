@@ -198,17 +198,28 @@ class SqlOutboxView(OutboxView):
             )
             return [_person(row) for row in cur.fetchall()]
 
-    def automatic_mails_since(self, user_id: str, since: datetime) -> int:
+    def automatic_mails(
+        self, user_ids: Iterable[str], since: datetime
+    ) -> dict[str, list[datetime]]:
+        wanted = list(dict.fromkeys(user_ids))
+        found: dict[str, list[datetime]] = {}
         with self.reading() as cur:
-            cur.execute(
-                self.sql(
-                    f"SELECT COUNT(*) AS n FROM {self.items_table} WHERE user_id = ? AND "
-                    "channel = 'email' AND automatic = 1 AND created_at >= ? AND "
-                    "status NOT IN ('suppressed', 'digest')"
-                ),
-                (user_id, since.timestamp()),
-            )
-            return int(_get(cur.fetchone(), "n", 0))
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(
+                    self.sql(
+                        f"SELECT user_id, created_at FROM {self.items_table} WHERE user_id IN "
+                        f"({marks}) AND channel = 'email' AND automatic = 1 AND created_at >= ? "
+                        "AND status NOT IN ('suppressed', 'digest')"
+                    ),
+                    [*chunk, since.timestamp()],
+                )
+                for row in cur.fetchall():
+                    moment = _time(row["created_at"])
+                    if moment is not None:
+                        found.setdefault(row["user_id"], []).append(moment)
+        return found
 
     def due(self, channels: Iterable[str], now: datetime, limit: int) -> list[OutboxItem]:
         wanted = list(channels)

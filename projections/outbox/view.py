@@ -110,7 +110,10 @@ class OutboxView(ABC):
         """Active agents and admins."""
 
     @abstractmethod
-    def automatic_mails_since(self, user_id: str, since: datetime) -> int: ...
+    def automatic_mails(
+        self, user_ids: Iterable[str], since: datetime
+    ) -> dict[str, list[datetime]]:
+        """When each of these users was planned an automatic mail, since a moment."""
 
     @abstractmethod
     def due(self, channels: Iterable[str], now: datetime, limit: int) -> list[OutboxItem]:
