@@ -94,12 +94,17 @@ def corpus(n: int, seed: int = 7) -> list[bytes]:
     return mails
 
 
-def bench_intake(settings: Settings, store: str, n: int, chunk: int) -> None:
+def bench_intake(
+    settings: Settings, store: str, n: int, chunk: int, *, outbox_here: bool = True
+) -> None:
+    """With `outbox_here`, the outbox (acknowledgements to send) follows the log in this
+    process too, as on the embedded default; otherwise elsewhere, as with a worker."""
     mails = corpus(n)
     settings = settings.with_changes(support_address=SUPPORT)
     migrate(settings)
     svc = bootstrap(settings)
-    svc.projections.start()
+    svc.projections.start(only=None if outbox_here else ["ticket_index"])
+    suffix = "" if outbox_here else ".outbox_in_worker"
     try:
         started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, n, chunk):
@@ -111,11 +116,11 @@ def bench_intake(settings: Settings, store: str, n: int, chunk: int) -> None:
         head = svc.app.read(svc.app.recorder.max_notification_id)
         assert svc.projections.wait(head, timeout=600), "the read model did not catch up"
         done = time.perf_counter()
-        emit(f"intake_mails_per_s.{store}", n / (done - started))
+        emit(f"intake_mails_per_s.{store}{suffix}", n / (done - started))
         # This process's CPU (all threads: intake and projection), robust to a busy machine.
-        emit(f"intake_cpu_ms_per_mail.{store}", (time.process_time() - cpu) / n * 1000)
-        emit(f"intake_stored_mails_per_s.{store}", n / (stored - started))
-        emit(f"intake_read_model_lag_s.{store}", done - stored)
+        emit(f"intake_cpu_ms_per_mail.{store}{suffix}", (time.process_time() - cpu) / n * 1000)
+        emit(f"intake_stored_mails_per_s.{store}{suffix}", n / (stored - started))
+        emit(f"intake_read_model_lag_s.{store}{suffix}", done - stored)
     finally:
         svc.close()
 
@@ -132,8 +137,9 @@ def main() -> None:
         if store == "postgres" and not pg_url:
             print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)", flush=True)
             continue
-        with tempfile.TemporaryDirectory() as tmp, fresh_store(store, pg_url, Path(tmp)) as s:
-            bench_intake(s, store, args.mails, args.chunk)
+        for outbox_here in (True, False):
+            with tempfile.TemporaryDirectory() as tmp, fresh_store(store, pg_url, Path(tmp)) as s:
+                bench_intake(s, store, args.mails, args.chunk, outbox_here=outbox_here)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,16 @@ def event_digest(event: Any) -> str:
     )
 
 
+UNCHAINED = b"unchained"
+
+
+def mutate_unchained(event: Any, aggregate: Any) -> Any:
+    """Apply an event to a read-only copy of an aggregate without hashing it (its chain head
+    becomes "unchained"): for read models that follow state, never for recording events."""
+    stored_digests.put(event, UNCHAINED)
+    return event.mutate(aggregate)
+
+
 def _known_digest(event: Any) -> str | None:
     found = stored_digests.take(event)
     return found.decode() if found is not None else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -203,8 +203,9 @@ class ProjectionRuntime:
 
     # Running -------------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start following the log (idempotent)."""
+    def start(self, only: Collection[str] | None = None) -> None:
+        """Start following the log (idempotent); `only` these projections when given (the
+        others follow it in another process, e.g. the outbox in the worker)."""
         if self._started:
             return
         self._started = True
@@ -212,7 +213,9 @@ class ProjectionRuntime:
         callbacks = getattr(self.app, "after_save", None)
         if callbacks is not None:
             callbacks.append(self._saved)
-        for follower in self.followers.values():
+        for name, follower in self.followers.items():
+            if only is not None and name not in only:
+                continue
             follower.thread = threading.Thread(
                 target=follower.run, name=f"projection-{follower.projection.name}", daemon=True
             )

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 
-from ledgerdesk.domain.chain import ChainedAggregate
+from ledgerdesk.domain.chain import ChainedAggregate, mutate_unchained
 from ledgerdesk.domain.delivery import Delivery
 from ledgerdesk.domain.outgoing import Intent
 from ledgerdesk.domain.ticket import Ticket
@@ -151,9 +151,9 @@ class OutboxProjection:
     def _ticket_after(self, event: Any) -> Ticket:
         cached = self._tickets.pop(event.originator_id, None)
         if cached is not None and cached.version == event.originator_version - 1:
-            ticket: Ticket = event.mutate(cached)
+            ticket: Ticket = mutate_unchained(event, cached)
         elif isinstance(event, Ticket.Opened):
-            ticket = event.mutate(None)
+            ticket = mutate_unchained(event, None)
         else:
             ticket = self.load_ticket(event.originator_id, event.originator_version)
         self._tickets[event.originator_id] = ticket
