@@ -13,7 +13,16 @@ from ledgerdesk import __version__
 from ledgerdesk.api import errors
 from ledgerdesk.api.committer import GroupCommitter
 from ledgerdesk.api.deps import CallerCache
-from ledgerdesk.api.routers import auth, departments, inbound, policies, search, tickets, users
+from ledgerdesk.api.routers import (
+    auth,
+    departments,
+    inbound,
+    notifications,
+    policies,
+    search,
+    tickets,
+    users,
+)
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.errors import StoreUnavailableError
 
@@ -46,6 +55,7 @@ def create_app(services: Services) -> FastAPI:
         departments.router,
         policies.router,
         inbound.router,
+        notifications.router,
     ):
         app.include_router(router)
 

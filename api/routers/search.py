@@ -1,4 +1,4 @@
-"""Lists and search over the ticket index, the dashboard counters, and in-app notifications.
+"""Lists and search over the ticket index, and the dashboard counters.
 
 Every query carries the caller's scope, derived from the same access rules `enforce` uses, so
 a list never shows a ticket a direct read would refuse.
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from ledgerdesk.api.deps import Caller, CurrentCaller, ServicesDep
 from ledgerdesk.api.errors import Problem
@@ -71,21 +71,6 @@ class CountersOut(BaseModel):
     by_priority: dict[str, int]
     by_department: dict[str, int]
     by_assignee: dict[str, int]
-
-
-class NotificationOut(BaseModel):
-    id: UUID
-    kind: str
-    ticket_id: UUID | None
-    title: str
-    body: str
-    created_at: datetime
-    read_at: datetime | None
-
-
-class MarkReadIn(BaseModel):
-    ids: list[UUID] = Field(max_length=500)
-    model_config = {"extra": "forbid"}
 
 
 @router.get("/tickets", response_model=TicketPage)
@@ -173,31 +158,6 @@ def counters(caller: CurrentCaller, services: ServicesDep) -> dict[str, Any]:
         "by_department": {str(k or "none"): v for k, v in found.by_department.items()},
         "by_assignee": {str(k or "none"): v for k, v in found.by_assignee.items()},
     }
-
-
-@router.get("/notifications", response_model=list[NotificationOut])
-def notifications(
-    caller: CurrentCaller,
-    services: ServicesDep,
-    unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[Any]:
-    """The caller's in-app notifications, newest first."""
-    return list(
-        services.ticket_index.notifications(caller.user.id, unread_only=unread, limit=limit)
-    )
-
-
-@router.get("/notifications/unread-count", response_model=int)
-def unread_count(caller: CurrentCaller, services: ServicesDep) -> int:
-    """How many of the caller's notifications are unread."""
-    return services.ticket_index.unread_count(caller.user.id)
-
-
-@router.post("/notifications/read", response_model=int)
-def mark_read(body: MarkReadIn, caller: CurrentCaller, services: ServicesDep) -> int:
-    """Mark some of the caller's notifications read; answers how many changed."""
-    return services.ticket_index.mark_read(caller.user.id, body.ids)
 
 
 def _uuid(field: str, value: str) -> UUID:
