@@ -169,6 +169,43 @@ class Ticket(ChainedAggregate):
 
     # Commands. Each checks everything first, then records; nothing is half-applied.
 
+    @classmethod
+    def open(
+        cls,
+        number: str,
+        *,
+        actor: str,
+        at: datetime,
+        requester_id: UUID,
+        message_id: UUID,
+        message: dict[str, Any],
+        reopen_closed: bool,
+        **fields: Any,
+    ) -> Ticket:
+        """A new ticket with its first message, the requester's (`message`: its channel,
+        texts, attachments and Message-ID; `fields`: subject, department, category, …)."""
+        ticket: Ticket = cls.start(
+            cls.Opened,
+            id=ticket_id(number),
+            actor=actor,
+            at=at,
+            number=number,
+            requester_id=requester_id,
+            channel=message["channel"],
+            **fields,
+        )
+        ticket.add_message(
+            actor=actor,
+            at=at,
+            message_id=message_id,
+            kind=MessageKind.REPLY,
+            author_id=requester_id,
+            by_staff=False,
+            reopen_closed=reopen_closed,
+            **message,
+        )
+        return ticket
+
     def add_message(
         self,
         *,

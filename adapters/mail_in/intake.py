@@ -136,27 +136,13 @@ class MailIntake:
             mail = parse(raw)
         except Exception as error:  # the parser never should; the raw bytes are safe anyway
             log.exception("the parser failed on %s", source)
-            return MailFacts(
-                key=message_key(None, digest),
-                raw_sha256=digest,
-                channel=channel,
-                source=source,
-                kind=Kind.INVALID,
-                reason=f"the parser failed: {type(error).__name__}: {error}"[:300],
-            )
+            return _unreadable(None, digest, channel, source, "the parser failed", error)
         try:
             return self._read(mail, digest, channel, source, ours, derived)
         except Exception as error:
             log.exception("reading %s failed", source)
-            return MailFacts(
-                key=message_key(mail.message_id, digest),
-                raw_sha256=digest,
-                channel=channel,
-                source=source,
-                kind=Kind.INVALID,
-                reason=f"the message could not be read: {type(error).__name__}: {error}"[:300],
-                message_id=mail.message_id,
-            )
+            why = "the message could not be read"
+            return _unreadable(mail.message_id, digest, channel, source, why, error)
 
     def _read(
         self,
@@ -217,6 +203,21 @@ class MailIntake:
             for a, sha in zip(attachments, stored, strict=True)
         ][:100]
         return facts
+
+
+def _unreadable(
+    message_id: str | None, digest: str, channel: str, source: str, why: str, error: Exception
+) -> MailFacts:
+    """Facts for a message that goes to quarantine because reading it failed."""
+    return MailFacts(
+        key=message_key(message_id, digest),
+        raw_sha256=digest,
+        channel=channel,
+        source=source,
+        kind=Kind.INVALID,
+        reason=f"{why}: {type(error).__name__}: {error}"[:300],
+        message_id=message_id,
+    )
 
 
 class _Derived:

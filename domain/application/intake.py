@@ -295,34 +295,21 @@ class IntakeCommands(Core):
         prefix: str,
     ) -> Ticket:
         department_id = next((aliases[a] for a in facts.recipients if a in aliases), None)
-        number = format_number(self.numbers.allocate())
-        at = self.now()
-        ticket = Ticket.start(
-            Ticket.Opened,
-            id=ticket_id(number),
+        return Ticket.open(
+            format_number(self.numbers.allocate()),
             actor=actor,
-            at=at,
-            number=number,
-            subject=facts.subject[: v.MAX_SUBJECT] or NO_SUBJECT,
+            at=self.now(),
             requester_id=sender.id,
+            message_id=self.new_id(),
+            message=self._message(facts, prefix),
+            reopen_closed=self.reopen_closed,
+            subject=facts.subject[: v.MAX_SUBJECT] or NO_SUBJECT,
             department_id=department_id,
             category="",
             priority="normal",
             due_at=None,
             tags=[],
-            channel="email",
         )
-        ticket.add_message(
-            actor=actor,
-            at=at,
-            message_id=self.new_id(),
-            kind=MessageKind.REPLY,
-            author_id=sender.id,
-            by_staff=False,
-            reopen_closed=self.reopen_closed,
-            **self._message(facts, prefix),
-        )
-        return ticket
 
     def _message(self, facts: MailFacts, prefix: str = "") -> dict[str, Any]:
         visible = prefix + (facts.visible_text.strip() or _empty_text(facts))

@@ -43,31 +43,20 @@ class QuarantineQueries(Core):
                 entries.pop(event.originator_id, None)
                 if event.outcome != Outcome.QUARANTINED:
                     continue
-                if isinstance(event, InboundMail.Received):
-                    entries[event.originator_id] = QuarantineEntry(
-                        key=event.key,
-                        received_at=event.timestamp,
-                        channel=event.channel,
-                        source=event.source,
-                        sender=event.sender,
-                        subject=event.subject,
-                        reason=event.reason,
-                        raw_sha256=event.raw_sha256,
-                        attempts=1,
-                    )
-                else:
-                    record: InboundMail = self.get_aggregate(event.originator_id)
-                    entries[event.originator_id] = QuarantineEntry(
-                        key=record.key,
-                        received_at=event.timestamp,
-                        channel=record.channel,
-                        source=record.source,
-                        sender=record.sender,
-                        subject=record.subject,
-                        reason=event.reason,
-                        raw_sha256=record.raw_sha256,
-                        attempts=record.attempts,
-                    )
+                # A retry's event carries only its outcome: the rest is the message's record.
+                first = event if isinstance(event, InboundMail.Received) else None
+                record: Any = first or self.get_aggregate(event.originator_id)
+                entries[event.originator_id] = QuarantineEntry(
+                    key=record.key,
+                    received_at=event.timestamp,
+                    channel=record.channel,
+                    source=record.source,
+                    sender=record.sender,
+                    subject=record.subject,
+                    reason=event.reason,
+                    raw_sha256=record.raw_sha256,
+                    attempts=1 if first else record.attempts,
+                )
             if len(batch) < PAGE:
                 break
             start = batch[-1].id + 1

@@ -71,31 +71,20 @@ class TicketCommands(Core):
             if department_id is not None:
                 self._active_department(unit, department_id)
             number = format_number(self.numbers.allocate())
-            at = self.now()
-            ticket = Ticket.start(
-                Ticket.Opened,
-                id=ticket_id(number),
+            ticket = Ticket.open(
+                number,
                 actor=actor,
-                at=at,
-                number=number,
-                subject=subject,
+                at=self.now(),
                 requester_id=requester.id,
+                message_id=self.new_id(),
+                message=message,
+                reopen_closed=self.reopen_closed,
+                subject=subject,
                 department_id=department_id,
                 category=category,
                 priority=prio.value,
                 due_at=due_at,
                 tags=clean_tags,
-                channel=message["channel"],
-            )
-            ticket.add_message(
-                actor=actor,
-                at=at,
-                message_id=self.new_id(),
-                kind=MessageKind.REPLY,
-                author_id=requester.id,
-                by_staff=False,
-                reopen_closed=self.reopen_closed,
-                **message,
             )
             unit.add(ticket)
             return ticket
