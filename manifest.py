@@ -130,7 +130,17 @@ MANIFEST: dict = {
             "cron": "* * * * *",
         },
     ],
-    "mail_templates": [],
+    # Every kind of notification has a subject, a text and an HTML template per language.
+    "mail_templates": [
+        {"kind": "ticket_opened", "languages": ["en", "de"]},
+        {"kind": "agent_replied", "languages": ["en", "de"]},
+        {"kind": "status_changed", "languages": ["en", "de"]},
+        {"kind": "ticket_assigned", "languages": ["en", "de"]},
+        {"kind": "customer_replied", "languages": ["en", "de"]},
+        {"kind": "new_unassigned", "languages": ["en", "de"]},
+        {"kind": "sla_breached", "languages": ["en", "de"]},
+        {"kind": "escalated", "languages": ["en", "de"]},
+    ],
     "access": {
         "model": "policies/access_model.conf",
         "policy": "policies/access_policy.csv",

@@ -99,3 +99,22 @@ def test_every_permission_a_route_asks_for_exists_in_the_default_policy():
     missing = {action for action in asked if action not in granted and "*" not in granted}
     assert not missing, f"actions no rule grants: {missing}"
     assert (ROOT / MANIFEST["access"]["model"]).is_file()
+
+
+@pytest.mark.parametrize("entry", MANIFEST["mail_templates"], ids=lambda e: e["kind"])
+def test_every_mail_template_renders_in_each_language_with_strict_variables(entry):
+    from ledgerdesk.adapters.mail_out.templates import MailTemplates, sample_context
+
+    templates = MailTemplates()
+    for language in entry["languages"]:
+        rendered = templates.render(entry["kind"], language, sample_context(entry["kind"]))
+        assert rendered.subject and rendered.text and rendered.html
+        assert "[T-" in rendered.subject
+
+
+def test_every_reaction_names_a_declared_template_and_every_kind_has_templates():
+    from ledgerdesk.domain.outgoing import KINDS
+
+    declared = {e["kind"] for e in MANIFEST["mail_templates"]}
+    assert {r["template"] for r in MANIFEST["reactions"]} <= declared
+    assert declared == set(KINDS)
