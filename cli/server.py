@@ -69,6 +69,13 @@ def serve_command(
             f"(or pipe them to `ledgerdesk mail ingest`).",
             soft_wrap=True,
         )
+    out_dir = getattr(services.mail_transport, "directory", None)
+    if out_dir is not None:
+        err_console.print(
+            f"Outgoing mail: written as .eml files to {out_dir} "
+            "(LEDGERDESK_MAIL_OUT=smtp://… or sendgrid: to send it for real).",
+            soft_wrap=True,
+        )
     try:
         uvicorn.run(create_app(services), host=host, port=port, log_level="info")
     finally:
