@@ -86,7 +86,11 @@ class FileBlobStore:
         # per process and thread, and the same content twice renames onto itself harmlessly.
         tmp = path.with_name(f".tmp-{digest[:16]}-{os.getpid()}-{threading.get_ident()}")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            except FileNotFoundError:  # the folder went away since we made it: make it again
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
                 _write_all(fd, data)
             finally:
