@@ -60,6 +60,7 @@ class Services:
 
     def close(self) -> None:
         self.drop_folder.stop()
+        self.intake.close()
         self.projections.stop()
         self.app.close()
 

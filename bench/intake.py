@@ -129,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--mails", type=int, default=10_000)
-    parser.add_argument("--chunk", type=int, default=500, help="mails handed over at once")
+    parser.add_argument("--chunk", type=int, default=1000, help="mails handed over at once")
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
