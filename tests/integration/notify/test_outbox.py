@@ -172,3 +172,34 @@ def test_a_restarted_outbox_loads_the_ticket_it_has_not_seen_yet(services, peopl
         assert item.context["text"] == "On it." and item.ticket == number
     finally:
         restarted.close()
+
+
+def test_an_sms_goes_to_a_user_who_asked_for_it_and_has_a_phone(services, people):
+    from ledgerdesk.domain.outgoing import SendResult
+
+    class Recorder:  # the port; the HTTP transports themselves are tested against a server
+        sent: list[tuple[str, str, str]] = []
+
+        def send_many(self, messages):  # type: ignore[no-untyped-def]
+            self.sent.extend(messages)
+            return [SendResult(key, True) for key, _, _ in messages]
+
+        def close(self) -> None:
+            pass
+
+    services.app.update_user(people.agent.id, actor=people.admin.actor, phone="+4915112345678")
+    services.app.set_preferences(
+        people.agent.id,
+        {"customer_replied": {"channels": ["sms"], "digest": False}},
+        actor=people.agent.actor,
+    )
+    number = open_ticket(services, people.alice).number
+    services.app.assign(number, people.agent.id, actor=people.admin.actor)
+    services.app.add_reply(number, actor=people.alice.actor, text="Any news?")
+    dispatcher = dispatcher_for(services)
+    dispatcher.sms = recorder = Recorder()
+    dispatcher.drain()
+    [(key, phone, text)] = recorder.sent
+    assert phone == "+4915112345678" and number in text
+    [item] = outbox(services, kind="customer_replied", channel="sms")
+    assert item.status == "sent" and item.key == key
