@@ -34,6 +34,9 @@ PAGE = 5000
 Progress = Callable[[int, int], None]
 
 
+SEAL_PART = 20_000  # events per seal at most: a seal names the head of each aggregate it covers
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     version: int
@@ -164,9 +167,25 @@ class AuditQueries(Core):
             report.findings.append(_export_mismatch(document, {"version": None}, None, "mac"))
         return report
 
-    def seal(self, *, actor: str = "system:sealer") -> dict[str, Any] | None:
-        """Record the head of the whole log; None when nothing new happened since the last seal."""
+    def seal(self, *, actor: str = "system:sealer", part: int = SEAL_PART) -> dict[str, Any] | None:
+        """Record the head of the whole log; None when nothing new happened since the last seal.
+
+        A long unsealed log (a migration, a demo of 100,000 tickets) is sealed in parts of at
+        most `part` events, one seal each, so no seal is one huge event.
+        """
         actor = self.check_actor(actor)
+        result: dict[str, Any] | None = None
+        while True:
+            sealed = self._seal_part(actor, part)
+            if sealed is None:
+                return result
+            if result is not None:
+                sealed["count"] += result["count"]
+            result = sealed
+            if sealed["part_count"] < part:
+                return result
+
+    def _seal_part(self, actor: str, part: int) -> dict[str, Any] | None:
         log = self._seal_log()
         last = log.seals[-1] if log is not None and log.seals else None
         start = last["upto"] + 1 if last else 1
@@ -176,6 +195,8 @@ class AuditQueries(Core):
         for position, key, version, topic, state in self._rows(start):
             sealer.add(key, version, digest_stored(topic, key, version, state))
             upto, fresh = position, fresh or key != seal_key
+            if sealer.count >= part:
+                break
         if not fresh:
             return None
         mac = seal_mac(
@@ -202,6 +223,7 @@ class AuditQueries(Core):
             return {
                 "upto": upto,
                 "count": sealer.count,
+                "part_count": sealer.count,
                 "log_hash": sealer.log_hash,
                 "number": len(seal_log.seals),
             }

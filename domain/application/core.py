@@ -28,6 +28,7 @@ from ledgerdesk.domain.chain import digest_stored, encoded_states, stored_digest
 from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
 from ledgerdesk.domain.idempotency import IdempotencyRecord
 from ledgerdesk.domain.ports import Clock, IdFactory, LogReader
+from ledgerdesk.domain.seal import LogSeal
 from ledgerdesk.domain.ticket import Ticket, format_number, ticket_id
 from ledgerdesk.domain.values import actor as check_actor
 from ledgerdesk.domain.values import text as v_text
@@ -65,7 +66,8 @@ class Core(Application[UUID]):
         self.clock: Clock = clock or _UtcClock()
         self.new_id = new_id
         self.reopen_closed = reopen_closed
-        self.snapshotting_intervals = {Ticket: snapshot_interval}  # type: ignore[misc]
+        # The seal stream is read by every seal: a snapshot keeps that read short.
+        self.snapshotting_intervals = {Ticket: snapshot_interval, LogSeal: 20}  # type: ignore[misc]
         env = dict(env or {})
         env.setdefault("IS_SNAPSHOTTING_ENABLED", "y")
         super().__init__(env)

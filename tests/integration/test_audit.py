@@ -197,3 +197,15 @@ def test_two_sealers_at_once_record_one_seal(services, people):
     assert len(app._seal_log().seals) == 1
     assert sum(result is not None for result in results) == 1
     assert app.verify().ok
+
+
+def test_a_long_unsealed_log_is_sealed_in_parts_that_verify(services, people):
+    for n in range(12):
+        open_ticket(services, people.alice, subject=f"part {n}")
+    before = len(services.app._seal_log().seals) if services.app._seal_log() else 0
+    result = services.app.seal(part=10)
+    assert result is not None and result["count"] >= 24
+    seals = services.app._seal_log().seals
+    assert len(seals) - before == -(-result["count"] // 10)  # ceil: one seal per part
+    assert services.app.verify().ok
+    assert services.app.seal(part=10) is None  # nothing new since
