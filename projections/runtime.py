@@ -27,6 +27,7 @@ from ledgerdesk.projections.log import EventDecoder, ReadLog, collector_paused
 
 log = logging.getLogger("ledgerdesk.projections")
 MAX_BACKOFF = 5.0
+BACKGROUND_DELAY = 0.05  # seconds a background projection lets pass after being woken
 STATISTICS_EVERY = 25_000  # events applied between two refreshes of the planner's statistics
 
 
@@ -153,6 +154,10 @@ class _Follower:
         while not stopping.is_set():
             self.wake.wait(self.runtime.poll_interval)
             self.wake.clear()
+            if not self.read_back:
+                # Nobody waits for a background projection: let the read-back ones have the
+                # moment after a write (read your writes), and gather a bigger batch meanwhile.
+                stopping.wait(BACKGROUND_DELAY)
             if stopping.is_set():
                 return
             try:
