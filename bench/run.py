@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true", help="skip HTTP ticket creation")
     parser.add_argument("--search", action="store_true", help="read models, 20,000 tickets")
     parser.add_argument("--large", action="store_true", help="read models, 100,000 tickets")
+    parser.add_argument("--no-mail", action="store_true", help="skip the mail figures")
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
@@ -187,6 +188,12 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "-m", "ledgerdesk.bench.search", *store_args, *size], check=True
         )
+    if not args.no_mail:  # issues 4 and 5: intake, IMAP, dispatch, notifications end to end
+        for module in ("intake", "imap", "dispatch", "notify"):
+            extra_args = store_args if module != "dispatch" else []
+            subprocess.run(
+                [sys.executable, "-m", f"ledgerdesk.bench.{module}", *extra_args], check=True
+            )
 
 
 def _cores() -> int:
