@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore
 
+from ledgerdesk.projections import sqlite_transactions as transactions
 from ledgerdesk.projections.outbox.sql import SqlOutboxView
-from ledgerdesk.projections.ticket_index.sqlite import _open_transactions, _persistence_error
 
 
 class SQLiteOutboxView(SqlOutboxView):
@@ -23,39 +22,11 @@ class SQLiteOutboxView(SqlOutboxView):
     def table(self, name: str) -> str:
         return f"ledgerdesk_{name}"
 
-    @contextmanager
-    def writing(self) -> Iterator[Any]:
-        """BEGIN IMMEDIATE (waits for the write lock instead of failing later); inside one,
-        this thread's other views of the same file join it."""
-        joined = _open_transactions.get(self.datastore)
-        if joined is not None:
-            yield joined
-            return
-        with self.datastore.get_connection(commit=True) as connection:
-            raw = connection._sqlite_conn
-            raw.execute("BEGIN IMMEDIATE")
-            cursor = raw.cursor()
-            _open_transactions.put(self.datastore, cursor)
-            try:
-                yield cursor
-                raw.commit()
-            except sqlite3.Error as error:
-                raw.rollback()
-                raise _persistence_error(error) from error
-            except BaseException:
-                raw.rollback()
-                raise
-            finally:
-                _open_transactions.put(self.datastore, None)
+    def writing(self) -> AbstractContextManager[Any]:
+        return transactions.writing(self.datastore)
 
-    @contextmanager
-    def reading(self) -> Iterator[Any]:
-        joined = _open_transactions.get(self.datastore)
-        if joined is not None:
-            yield joined
-            return
-        with self.datastore.transaction(commit=False) as cursor:
-            yield cursor
+    def reading(self) -> AbstractContextManager[Any]:
+        return transactions.reading(self.datastore)
 
     def shadow(self) -> SQLiteOutboxView:
         return SQLiteOutboxView(

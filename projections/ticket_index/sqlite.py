@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
-    IntegrityError,
-    OperationalError,
-    PersistenceError,
     Tracking,
 )
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
+from ledgerdesk.projections import sqlite_transactions as transactions
 from ledgerdesk.projections.log import uuid_from_hex
 from ledgerdesk.projections.runtime import TrackingMovedError
 from ledgerdesk.projections.ticket_index import query as qry
@@ -505,40 +501,11 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
 
     # Helpers -----------------------------------------------------------------------------------
 
-    @contextmanager
-    def _immediate(self) -> Iterator[Any]:
-        """A write transaction that takes the write lock first (a deferred one that reads
-        before writing can fail at once with SQLITE_BUSY instead of waiting). Inside one,
-        this thread's other views of the same file join it instead of waiting for it."""
-        joined = _open_transactions.get(self.datastore)
-        if joined is not None:
-            yield joined
-            return
-        with self.datastore.get_connection(commit=True) as connection:
-            raw = connection._sqlite_conn
-            raw.execute("BEGIN IMMEDIATE")
-            cursor = raw.cursor()
-            _open_transactions.put(self.datastore, cursor)
-            try:
-                yield cursor
-                raw.commit()
-            except sqlite3.Error as error:
-                raw.rollback()
-                raise _persistence_error(error) from error
-            except BaseException:
-                raw.rollback()
-                raise
-            finally:
-                _open_transactions.put(self.datastore, None)
+    def _immediate(self) -> AbstractContextManager[Any]:
+        return transactions.writing(self.datastore)
 
-    @contextmanager
-    def _reading(self) -> Iterator[Any]:
-        joined = _open_transactions.get(self.datastore)
-        if joined is not None:
-            yield joined
-            return
-        with self.datastore.transaction(commit=False) as cursor:
-            yield cursor
+    def _reading(self) -> AbstractContextManager[Any]:
+        return transactions.reading(self.datastore)
 
     def _select_list(self) -> str:
         return ", ".join(f"t.{c}" for c in READ_COLUMNS) + ", " + JOINED
@@ -558,34 +525,6 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
                 cur.execute(f"{sql}({', '.join('?' * len(chunk))})", chunk)
                 rows.extend(dict(r) for r in cur.fetchall())
         return rows
-
-
-class _OpenTransactions(threading.local):
-    """The write transaction this thread has open on each SQLite file, if any."""
-
-    def __init__(self) -> None:
-        self.cursors: dict[int, Any] = {}
-
-    def get(self, datastore: SQLiteDatastore) -> Any:
-        return self.cursors.get(id(datastore))
-
-    def put(self, datastore: SQLiteDatastore, cursor: Any) -> None:
-        if cursor is None:
-            self.cursors.pop(id(datastore), None)
-        else:
-            self.cursors[id(datastore)] = cursor
-
-
-_open_transactions = _OpenTransactions()
-
-
-def _persistence_error(error: sqlite3.Error) -> PersistenceError:
-    """The library's error classes, as the rest of the store raises them."""
-    if isinstance(error, sqlite3.IntegrityError):
-        return IntegrityError(str(error))
-    if isinstance(error, sqlite3.OperationalError):
-        return OperationalError(str(error))
-    return PersistenceError(str(error))
 
 
 def _position(cur: Any, table: str, application_name: str) -> int:
