@@ -203,3 +203,21 @@ def test_an_sms_goes_to_a_user_who_asked_for_it_and_has_a_phone(services, people
     assert phone == "+4915112345678" and number in text
     [item] = outbox(services, kind="customer_replied", channel="sms")
     assert item.status == "sent" and item.key == key
+
+
+def test_a_broken_template_override_makes_a_dead_letter_with_the_reason_not_a_crash(
+    services, people
+):
+    override = Path(services.settings.data_dir) / "templates" / "mail" / "en"
+    override.mkdir(parents=True)
+    (override / "ticket_opened.subject.j2").write_text("[{{ number }}] {{ no_such_variable }}")
+    from ledgerdesk.adapters.mail_out.templates import MailTemplates
+
+    open_ticket(services, people.alice)
+    dispatcher = dispatcher_for(services)
+    dispatcher.templates = MailTemplates.in_data_dir(Path(services.settings.data_dir))
+    dispatcher.drain()
+    [item] = outbox(services, kind="ticket_opened")
+    assert item.status == "dead"
+    assert "no_such_variable" in item.last_error
+    assert sent_mails(services) == []
