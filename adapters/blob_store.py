@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -22,6 +23,7 @@ class FileBlobStore:
 
     def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
+        self._root = str(root)  # paths as strings: pathlib cost more than the writes
         # Durable: wait for the disk before returning (fsync / syncfs), as the event store does
         # with PostgreSQL or SQLite `synchronous=full`. Otherwise a blob survives a process
         # crash but maybe not a power cut, like an embedded SQLite commit in `normal` mode.
@@ -75,31 +77,39 @@ class FileBlobStore:
             return self._old_path(digest).read_bytes()
 
     def exists(self, digest: str) -> bool:
-        return self._path(digest).exists() or self._old_path(digest).exists()
+        if not SHA256_PATTERN.match(digest):
+            raise ValueError(f"{digest!r} is not a sha256 hex digest")
+        folder = f"{self._root}/{digest[:2]}"
+        return os.path.exists(f"{folder}/{digest}") or os.path.exists(
+            f"{folder}/{digest[2:4]}/{digest}"
+        )
 
     def _write(self, digest: str, data: bytes) -> Path:
-        path = self._path(digest)
+        folder = f"{self._root}/{digest[:2]}"
+        path = f"{folder}/{digest}"
         if digest[:2] not in self._folders:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._folders.add(digest[:2])
         # Write then rename, so a reader never sees half a blob; the temporary name is unique
         # per process and thread, and the same content twice renames onto itself harmlessly.
-        tmp = path.with_name(f".tmp-{digest[:16]}-{os.getpid()}-{threading.get_ident()}")
+        tmp = f"{folder}/.tmp-{digest[:16]}-{os.getpid()}-{threading.get_ident()}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                fd = os.open(tmp, flags, 0o644)
             except FileNotFoundError:  # the folder went away since we made it: make it again
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.makedirs(folder, exist_ok=True)
+                fd = os.open(tmp, flags, 0o644)
             try:
                 _write_all(fd, data)
             finally:
                 os.close(fd)
             os.replace(tmp, path)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
-        return path
+        return Path(path)
 
 
 def _write_all(fd: int, data: bytes) -> None:
