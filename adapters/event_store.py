@@ -30,7 +30,7 @@ def postgres_env(url: str) -> dict[str, str]:
         raise SettingsError(f"{url!r} is not a postgresql://user@host:port/dbname URL")
     query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "ledgerdesk.adapters.postgres_store",
         "POSTGRES_DBNAME": unquote(parsed.path.strip("/")),
         "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(parsed.port or 5432),

@@ -112,6 +112,7 @@ def _bytes(state: Any) -> bytes:
 def log_reader_for(recorder: Any) -> SQLiteLogReader | PostgresLogReader | None:
     if isinstance(recorder, SQLiteApplicationRecorder):
         return SQLiteLogReader(recorder)
-    if type(recorder).__module__.startswith("eventsourcing.postgres"):
+    # By class name along the MRO: importing psycopg just to ask would cost a quarter second.
+    if any(c.__name__ == "PostgresApplicationRecorder" for c in type(recorder).__mro__):
         return PostgresLogReader(recorder)
     return None

@@ -1,0 +1,55 @@
+"""eventsourcing's PostgreSQL factory, inserting events as four plain arrays.
+
+The library sends a save's events as one array of a composite type, which psycopg builds in
+Python field by field: about a sixth of the intake's storing time in a profile. Four text
+array literals (ids, versions, topics, states) carry the same rows in one statement, inside
+the library's transaction, table lock and notification as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import eventsourcing.postgres as es_postgres  # a module import: the library wants one factory
+from eventsourcing.persistence import StoredEvent
+from psycopg.sql import SQL, Identifier
+
+
+class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.insert_events_statement = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_events_statement, arrays(stored_events))
+
+
+def arrays(events: Sequence[StoredEvent]) -> tuple[str, str, str, str]:
+    """The four array literals of a save's rows, in order."""
+    return (
+        "{" + ",".join(str(e.originator_id) for e in events) + "}",
+        "{" + ",".join(str(e.originator_version) for e in events) + "}",
+        "{" + ",".join(_quoted(e.topic) for e in events) + "}",
+        # bytea in hex: `\x…`, its backslash doubled inside a quoted array element
+        "{" + ",".join(f'"\\\\x{bytes(e.state).hex()}"' for e in events) + "}",
+    )
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Factory(es_postgres.PostgresFactory):
+    application_recorder_class = ApplicationRecorder
