@@ -32,7 +32,9 @@ MAX_BODY = 2 * 1024 * 1024  # JSON bodies; attachments come through mail or uplo
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        services.projections.start()  # read models follow the log while the API serves
+        # Read models follow the log while the API serves; the outbox too on the embedded
+        # default, and in `ledgerdesk worker` when there is a queue.
+        services.projections.start(background=not services.settings.queue_url)
         yield
         committer.stop()
         services.close()

@@ -208,9 +208,10 @@ class ProjectionRuntime:
 
     # Running -------------------------------------------------------------------------------------
 
-    def start(self, only: Collection[str] | None = None) -> None:
-        """Start following the log (idempotent); `only` these projections when given (the
-        others follow it in another process, e.g. the outbox in the worker)."""
+    def start(self, only: Collection[str] | None = None, *, background: bool = True) -> None:
+        """Start following the log (idempotent); `only` these projections when given, and
+        without the background ones (the outbox) when `background` is false: another process
+        (the worker) follows the log for them."""
         if self._started:
             return
         self._started = True
@@ -219,7 +220,7 @@ class ProjectionRuntime:
         if callbacks is not None:
             callbacks.append(self._saved)
         for name, follower in self.followers.items():
-            if only is not None and name not in only:
+            if (only is not None and name not in only) or not (background or follower.read_back):
                 continue
             follower.thread = threading.Thread(
                 target=follower.run, name=f"projection-{follower.projection.name}", daemon=True
