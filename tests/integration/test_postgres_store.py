@@ -1,0 +1,38 @@
+"""Our PostgreSQL recorder stores exactly the bytes it is given, in order, with its lock."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from ledgerdesk.adapters.postgres_store import ApplicationRecorder, arrays
+
+
+def test_array_literals_quote_topics_and_carry_any_bytes():
+    event = StoredEvent(uuid4(), 7, 'a"b\\c:T.E', bytes(range(256)))
+    ids, versions, topics, states = arrays([event])
+    assert ids == "{" + str(event.originator_id) + "}" and versions == "{7}"
+    assert topics == '{"a\\"b\\\\c:T.E"}'
+    assert states == '{"\\\\x' + bytes(range(256)).hex() + '"}'
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_events_round_trip_byte_for_byte_and_a_taken_version_is_refused(services):
+    recorder = services.app.recorder
+    assert isinstance(recorder, ApplicationRecorder)
+    aggregate = uuid4()
+    events = [
+        StoredEvent(aggregate, 1, "ledgerdesk.test:Odd", bytes(range(256)) + b'"{\\}'),
+        StoredEvent(aggregate, 2, "ledgerdesk.test:Odd", "ünïcødé ✓".encode()),
+    ]
+    ids = recorder.insert_events(events)
+    assert ids is not None and len(ids) == 2 and ids[0] < ids[1]
+    back = recorder.select_events(aggregate)
+    assert [(e.originator_version, bytes(e.state)) for e in back] == [
+        (1, events[0].state),
+        (2, events[1].state),
+    ]
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([StoredEvent(aggregate, 2, "ledgerdesk.test:Odd", b"{}")])
