@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledgerdesk.bench.run import emit, fresh_store
+from ledgerdesk.bench.run import chosen_stores, emit, fresh_store
 from ledgerdesk.bootstrap import bootstrap, migrate
 from ledgerdesk.policies.mail.identity import MailIdentity
 from ledgerdesk.settings import Settings
@@ -131,12 +131,7 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=1000, help="mails handed over at once")
     args = parser.parse_args()
-    extra = Settings.from_env().extra
-    pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
-    for store in ["sqlite", "postgres"] if args.store == "both" else [args.store]:
-        if store == "postgres" and not pg_url:
-            print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)", flush=True)
-            continue
+    for store, pg_url in chosen_stores(args.store):
         for outbox_here in (True, False):
             with tempfile.TemporaryDirectory() as tmp, fresh_store(store, pg_url, Path(tmp)) as s:
                 bench_intake(s, store, args.mails, args.chunk, outbox_here=outbox_here)

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from ledgerdesk.bench.run import emit, fresh_store
+from ledgerdesk.bench.run import chosen_stores, emit, fresh_store
 from ledgerdesk.bootstrap import bootstrap, migrate
 from ledgerdesk.jobs.outbox import dispatcher_for
 from ledgerdesk.settings import Settings
@@ -109,12 +109,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=3000)
     parser.add_argument("--samples", type=int, default=60)
     args = parser.parse_args()
-    extra = Settings.from_env().extra
-    pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
-    for store in ["sqlite", "postgres"] if args.store == "both" else [args.store]:
-        if store == "postgres" and not pg_url:
-            print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)", flush=True)
-            continue
+    for store, pg_url in chosen_stores(args.store):
         with tempfile.TemporaryDirectory() as tmp, fresh_store(store, pg_url, Path(tmp)) as s:
             run(s, store, args.backlog, args.samples)
 

@@ -46,6 +46,18 @@ def fresh_store(store: str, pg_url: str, tmp: Path) -> Iterator[Settings]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def chosen_stores(choice: str) -> Iterator[tuple[str, str]]:
+    """(store, PostgreSQL URL) for `--store sqlite|postgres|both`; says why PostgreSQL is
+    skipped when no database is configured."""
+    extra = Settings.from_env().extra
+    pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
+    for store in ["sqlite", "postgres"] if choice == "both" else [choice]:
+        if store == "postgres" and not pg_url:
+            print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)", flush=True)
+            continue
+        yield store, pg_url
+
+
 def _requester(svc: Services) -> uuid.UUID:
     return svc.app.create_user(
         actor="system:bench", email=f"bench-{uuid.uuid4().hex[:8]}@example.com"
