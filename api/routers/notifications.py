@@ -103,6 +103,10 @@ def mark_read(body: ReadIn, caller: CurrentCaller, services: ServicesDep) -> int
         keys = [item.key for item in unread]
     if not keys:
         return 0
+    for key in keys:  # only notifications that exist, and are the caller's
+        item = services.outbox.item(key)
+        if item is None or item.channel != "in_app" or item.user_id != caller.user.id.hex:
+            raise Problem(404, f"you have no notification {key}")
     changed = services.app.mark_read(caller.user.id, keys, actor=caller.actor)
     services.projections.wait(services.app.last_position, everything=True)
     return changed

@@ -100,3 +100,12 @@ def test_the_stream_sends_a_new_notification_as_it_arrives(api: Api):
                 break
     timer.join()
     assert received[0]["kind"] == "ticket_assigned"
+
+
+def test_marking_a_made_up_notification_read_is_404_and_records_nothing(api: Api):
+    alice = api.headers("alice@customer.test")
+    before = api.services.app.read(api.services.app.recorder.max_notification_id)
+    made_up = f"x.1.0.ticket_assigned.{api.people.alice.id.hex}.in_app"
+    response = api.client.post("/notifications/read", json={"keys": [made_up]}, headers=alice)
+    assert response.status_code == 404
+    assert api.services.app.read(api.services.app.recorder.max_notification_id) == before
