@@ -70,7 +70,7 @@ class Delivery(ChainedAggregate):
         """An admin sends a dead letter again."""
 
         def apply(self, d: Delivery) -> None:
-            d.state = "pending"
+            d.state, d.attempts = "pending", 0  # a fresh set of tries
 
     class Read(ChainedAggregate.Event):
         """The user read this in-app notification."""

@@ -16,11 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledgerdesk.api.deps import CurrentCaller, ServicesDep, require_kind
 from ledgerdesk.api.errors import Problem
+from ledgerdesk.domain.errors import NotFoundError
 from ledgerdesk.projections.outbox.view import OutboxItem
 
 router = APIRouter(tags=["notifications"])
 STREAM_POLL = 1.0  # seconds between two looks at the caller's notifications
 HEARTBEAT = 15.0  # a comment line this often keeps proxies from closing an idle stream
+SESSION_CHECK = 30  # polls between two checks that the caller is still signed in
 
 
 class NotificationOut(BaseModel):
@@ -58,14 +60,20 @@ class OutboxOut(BaseModel):
     next_at: datetime | None
 
 
-def _out(item: OutboxItem) -> NotificationOut:
+STAFF_ONLY = frozenset({"reason", "actor", "author_id"})  # internal: who did it, and why
+
+
+def _out(item: OutboxItem, staff: bool) -> NotificationOut:
+    context = (
+        item.context if staff else {k: v for k, v in item.context.items() if k not in STAFF_ONLY}
+    )
     return NotificationOut(
         key=item.key,
         kind=item.kind,
         ticket=item.ticket,
         created_at=item.created_at,
         read=item.status == "read",
-        context=item.context,
+        context=context,
     )
 
 
@@ -83,7 +91,7 @@ def notifications(
         status="unread" if unread else None,
         limit=limit,
     )
-    return [_out(item) for item in items]
+    return [_out(item, caller.user.is_staff) for item in items]
 
 
 @router.get("/notifications/unread-count", response_model=int)
@@ -115,13 +123,26 @@ def mark_read(body: ReadIn, caller: CurrentCaller, services: ServicesDep) -> int
 @router.get("/notifications/stream")
 async def stream(request: Request, caller: CurrentCaller, services: ServicesDep) -> Any:
     """Server-Sent Events: each new in-app notification of the caller, as it arrives."""
-    user = caller.user.id.hex
+    user, staff = caller.user.id.hex, caller.user.is_staff
+
+    def signed_in() -> bool:
+        try:
+            session = services.app.session(caller.session_id)
+        except NotFoundError:
+            return False
+        person = services.app.find_user(caller.user.id)
+        return bool(session and session.active and person and person.active)
 
     async def events() -> AsyncIterator[str]:
         seen: set[str] = set()
         first = True
         quiet = 0.0
+        polls = 0
         while not await request.is_disconnected():
+            polls += 1
+            if polls % SESSION_CHECK == 0 and not await run_in_threadpool(signed_in):
+                yield "event: signed_out\ndata: {}\n\n"  # signed out or deactivated: stop
+                return
             items = await run_in_threadpool(
                 services.outbox.items, channel="in_app", user_id=user, limit=50
             )
@@ -131,7 +152,7 @@ async def stream(request: Request, caller: CurrentCaller, services: ServicesDep)
                 first, fresh = False, []
                 yield "retry: 3000\n\n"
             for item in fresh:
-                data = json.dumps(_out(item).model_dump(mode="json"), ensure_ascii=False)
+                data = json.dumps(_out(item, staff).model_dump(mode="json"), ensure_ascii=False)
                 yield f"id: {item.key}\nevent: notification\ndata: {data}\n\n"
             quiet = 0.0 if fresh else quiet + STREAM_POLL
             if quiet >= HEARTBEAT:

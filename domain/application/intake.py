@@ -200,6 +200,17 @@ class IntakeCommands(Core):
             return self._receipt(
                 facts, Outcome.AUTO_REPLY, ticket.number if ticket else None, facts.reason
             )
+        if ticket is not None and (
+            sender is None or sender.is_staff or sender.id not in ticket.participants
+        ):
+            # A From header proves nothing: mail claiming an agent, or from someone outside
+            # the conversation, is kept for the agents as an internal note. It grants nobody
+            # access, reopens nothing and tells no customer.
+            who = "an agent's address" if sender and sender.is_staff else "not on the ticket"
+            self._note(unit, ticket, facts, actor, f"Mail from {facts.sender_email} ({who})")
+            return self._receipt(
+                facts, Outcome.REPLIED, ticket.number, f"kept as an internal note: {who}"
+            )
         if sender is None:
             sender = self._new_customer(unit, facts.sender_email, facts.sender_name, actor)
         elif not sender.active:
@@ -218,7 +229,7 @@ class IntakeCommands(Core):
                 message_id=self.new_id(),
                 kind=MessageKind.REPLY,
                 author_id=sender.id,
-                by_staff=sender.is_staff,
+                by_staff=False,
                 reopen_closed=self.reopen_closed,
                 **self._message(facts),
             )
@@ -258,9 +269,12 @@ class IntakeCommands(Core):
     def _bounce(
         self, unit: UnitOfWork, facts: MailFacts, ticket: Ticket | None, actor: str
     ) -> Receipt:
+        # Only a bounce of one of our (signed) mails marks an address failing, and only an
+        # address of that ticket's people: anyone can write "X-Failed-Recipients: you".
+        people = set(ticket.participants) if ticket is not None and facts.our_refs else set()
         for address in facts.bounced_addresses:
             user = self._user_by_email(unit, address)
-            if user is not None:
+            if user is not None and user.id in people:
                 user.mark_bounced(facts.reason[:300], actor=actor, at=self.now())
                 unit.add(user)
         if ticket is not None:
@@ -272,7 +286,8 @@ class IntakeCommands(Core):
         self, unit: UnitOfWork, ticket: Ticket, facts: MailFacts, actor: str, title: str
     ) -> None:
         message = self._message(facts)
-        message["visible_text"] = f"{title}: {facts.reason}\n\n{message['visible_text']}"
+        heading = f"{title}: {facts.reason}" if facts.reason else title
+        message["visible_text"] = f"{heading}\n\n{message['visible_text']}"
         ticket.add_message(
             actor=actor,
             at=self.now(),

@@ -107,7 +107,7 @@ def test_a_subject_token_threads_only_from_a_participant(services, people):
     ]
 
 
-def test_a_customer_reply_reopens_a_resolved_ticket_and_an_agent_reply_by_mail_is_public(
+def test_a_customer_reply_reopens_a_resolved_ticket_and_mail_from_an_agent_is_only_a_note(
     services, people
 ):
     ingest(services, mail(message_id="<first@customer.test>"))
@@ -121,9 +121,10 @@ def test_a_customer_reply_reopens_a_resolved_ticket_and_an_agent_reply_by_mail_i
     agent_mail = mail(
         sender="agent@example.com", in_reply_to="<again@customer.test>", message_id="<ag@x.test>"
     )
-    ingest(services, agent_mail)
+    [receipt] = ingest(services, agent_mail)
     last = services.app.ticket("T-1").messages[-1]
-    assert (last["kind"], last["by_staff"], last["author_id"]) == ("reply", True, people.agent.id)
+    # A From header proves nothing: it is kept for the agents, never sent as a public reply.
+    assert last["kind"] == "note" and "agent's address" in receipt.reason
 
 
 def test_a_reply_to_a_closed_ticket_opens_a_follow_up_when_reopening_is_off(services, people):
@@ -280,3 +281,35 @@ def test_a_batch_threads_replies_to_mails_earlier_in_the_same_batch(services, pe
     assert len(opened) == len(replied) == 150
     assert [r.ticket for r in opened] == [r.ticket for r in replied]
     assert len({r.ticket for r in opened}) == 150
+
+
+def test_a_stranger_with_a_conversations_message_id_gains_nothing(services, people):
+    ingest(services, mail(message_id="<first@customer.test>"))
+    stranger = mail(
+        sender="eve@elsewhere.test",
+        cc="mallory@elsewhere.test",
+        message_id="<eve@elsewhere.test>",
+        in_reply_to="<first@customer.test>",
+        text="Let me in",
+    )
+    [receipt] = ingest(services, stranger)
+    ticket = services.app.ticket("T-1")
+    assert receipt.ticket == "T-1" and "not on the ticket" in receipt.reason
+    assert ticket.messages[-1]["kind"] == "note"  # kept for the agents, shown to no customer
+    emails = {services.app.user(p).email for p in ticket.participants}
+    assert emails == {"carol@customer.test"}
+    assert services.app.user_by_email("eve@elsewhere.test") is None
+
+
+def test_a_forged_failure_report_marks_nobody_failing(services, people):
+    ingest(services, mail())
+    forged = mail(
+        sender="eve@elsewhere.test",
+        subject="Mail delivery failed",
+        headers={"X-Failed-Recipients": "alice@customer.test, carol@customer.test"},
+        message_id="<forged@elsewhere.test>",
+    )
+    [receipt] = ingest(services, forged)
+    assert receipt.outcome == Outcome.BOUNCE
+    for address in ("alice@customer.test", "carol@customer.test"):
+        assert services.app.user_by_email(address).mail_failing == ""
