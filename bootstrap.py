@@ -146,6 +146,7 @@ def _read_models(app: LedgerDesk, settings: Settings, create_tables: bool) -> di
                 load_ticket=lambda ticket_id, version: app.repository.get(
                     ticket_id, version=version
                 ),
+                origin=app.outbox_origin,
             ),
         ],
         poll_interval=0.5 if settings.is_embedded else 2.0,
@@ -184,6 +185,7 @@ def migrate(settings: Settings) -> None:
         services = bootstrap(settings, create_tables=True)
         try:
             services.access.seed()  # the default access policy, stored once as an event
+            services.app.start_outbox()  # notifications begin here, not with the history
         finally:
             services.close()
 

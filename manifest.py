@@ -52,6 +52,7 @@ MANIFEST: dict = {
         "ledgerdesk.domain.idempotency:IdempotencyRecord": ["Recorded"],
         "ledgerdesk.domain.inbound:InboundMail": ["Received", "Reprocessed"],
         "ledgerdesk.domain.mailbox:MailboxCursor": ["Started", "Advanced"],
+        "ledgerdesk.domain.delivery:OutboxOrigin": ["Started"],
         "ledgerdesk.domain.delivery:Delivery": [
             "Opened",
             "Sent",

@@ -121,3 +121,23 @@ class Delivery(ChainedAggregate):
     def read(self, *, actor: str, at: datetime) -> None:
         if self.state != "read":
             self.record(self.Read, actor=actor, at=at)
+
+
+OUTBOX_ORIGIN_ID = uuid5(DELIVERY_NAMESPACE, "outbox-origin")
+
+
+class OutboxOrigin(ChainedAggregate):
+    """Where notifications begin: events before this log position never notify anyone.
+
+    Recorded once, by the first `migrate` that knows the outbox, so that upgrading an
+    installation with history (or rebuilding the outbox later) does not mail its past.
+    """
+
+    if TYPE_CHECKING:
+        from_position: int
+
+    class Started(ChainedAggregate.Created):
+        from_position: int
+
+        def apply(self, origin: OutboxOrigin) -> None:
+            origin.from_position = self.from_position

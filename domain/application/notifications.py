@@ -10,7 +10,7 @@ from uuid import UUID
 
 from ledgerdesk.domain.application.core import Core
 from ledgerdesk.domain.application.unit_of_work import UnitOfWork
-from ledgerdesk.domain.delivery import Delivery, delivery_id
+from ledgerdesk.domain.delivery import OUTBOX_ORIGIN_ID, Delivery, OutboxOrigin, delivery_id
 from ledgerdesk.domain.errors import ConflictError, NotFoundError
 from ledgerdesk.domain.outgoing import check_preferences
 from ledgerdesk.domain.user import User
@@ -32,6 +32,30 @@ class Attempt:
 
 
 class NotificationCommands(Core):
+    def start_outbox(self, *, actor: str = "system:migrate") -> int:
+        """Record, once, the log position notifications begin after; answers it."""
+
+        def command(unit: UnitOfWork) -> int:
+            origin = unit.find(OutboxOrigin, OUTBOX_ORIGIN_ID)
+            if origin is None:
+                head = self.read(self.recorder.max_notification_id) or 0
+                origin = OutboxOrigin.start(
+                    OutboxOrigin.Started,
+                    id=OUTBOX_ORIGIN_ID,
+                    actor=actor,
+                    at=self.now(),
+                    from_position=head,
+                )
+                unit.add(origin)
+            return int(origin.from_position)
+
+        return self.execute(command)
+
+    def outbox_origin(self) -> int:
+        """The log position notifications begin after (0 before `migrate` recorded it)."""
+        origin = self.execute(lambda unit: unit.find(OutboxOrigin, OUTBOX_ORIGIN_ID))
+        return int(origin.from_position) if origin is not None else 0
+
     def set_preferences(self, user_id: UUID, preferences: Any, *, actor: str) -> User:
         """Choose which notifications a user gets, on which channels, now or in the digest."""
         actor, clean = self.check_actor(actor), check_preferences(preferences)

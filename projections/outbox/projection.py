@@ -69,11 +69,13 @@ class OutboxProjection:
         react: React,
         channels: Channels,
         load_ticket: LoadTicket,
+        origin: Callable[[], int] = lambda: 0,
         daily_limit: int = DAILY_LIMIT,
     ) -> None:
         self._view = view
         self.application_name = application_name
         self.react, self.channels, self.load_ticket = react, channels, load_ticket
+        self.origin, self._origin = origin, 0
         self.daily_limit = daily_limit
         self._tickets: OrderedDict[UUID, Ticket] = OrderedDict()
 
@@ -89,6 +91,7 @@ class OutboxProjection:
             react=self.react,
             channels=self.channels,
             load_ticket=self.load_ticket,
+            origin=self.origin,
             daily_limit=self.daily_limit,
         )
 
@@ -100,13 +103,15 @@ class OutboxProjection:
         if not items:
             return
         batch = _Batch(self.view)
+        if not self._origin:
+            self._origin = self.origin()  # recorded once by migrate; 0 means from the start
         try:
             # First the tickets and what they call for, to read every person the batch needs
             # in two queries; then everything in log order, as one event after the other.
             decided = {
                 i: self._decide(event)
-                for i, (event, _) in enumerate(items)
-                if isinstance(event, TICKET_EVENTS)
+                for i, (event, tracking) in enumerate(items)
+                if isinstance(event, TICKET_EVENTS) and tracking.notification_id > self._origin
             }
             users = {
                 r.user_id.hex
@@ -120,6 +125,8 @@ class OutboxProjection:
             for i, (event, _) in enumerate(items):
                 if i in decided:
                     self._ticket_event(batch, event, *decided[i])
+                elif isinstance(event, TICKET_EVENTS):
+                    continue  # before the outbox began: its state is history, not news
                 elif isinstance(event, USER_EVENTS):
                     self._user_event(batch, event)
                 elif isinstance(event, DELIVERY_EVENTS):

@@ -221,3 +221,33 @@ def test_a_broken_template_override_makes_a_dead_letter_with_the_reason_not_a_cr
     assert item.status == "dead"
     assert "no_such_variable" in item.last_error
     assert sent_mails(services) == []
+
+
+def test_upgrading_an_installation_with_history_notifies_nobody_about_its_past(settings):
+    from ledgerdesk.bootstrap import bootstrap, migrate
+
+    if settings.database_url:  # `migrate` makes the schema; the old version's tables need it
+        import psycopg
+
+        base, _, query = settings.database_url.partition("?")
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{query.split("schema=")[1]}"')
+    before = bootstrap(settings, create_tables=True)  # as a version without the outbox left it
+    try:
+        old = before.app.create_user(actor="system:test", email="old@customer.test")
+        for n in range(3):
+            before.app.open_ticket(
+                actor="system:test", subject=f"old {n}", text="x", requester_id=old.id
+            )
+    finally:
+        before.close()
+    migrate(settings)  # the upgrade: notifications begin here
+    services = bootstrap(settings)
+    try:
+        services.app.add_reply("T-1", actor="system:test", text="news after the upgrade")
+        items = outbox(services)
+        assert [(i.kind, i.ticket) for i in items] == [("agent_replied", "T-1")]
+        services.projections.rebuild("outbox")
+        assert [(i.kind, i.ticket) for i in outbox(services)] == [("agent_replied", "T-1")]
+    finally:
+        services.close()
