@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,7 @@ BATCH = 200
 # One round at a time in a process (the thread and the per-minute job share it); one process
 # dispatches: the embedded server, or the worker when there is a queue.
 _ROUNDS = threading.Lock()
+_SENDABLE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 ACTOR = "system:dispatcher"
 
 
@@ -141,6 +143,8 @@ class Dispatcher:
             item.kind, person.locale, self._context(item, person, people)
         )
         event_hex = hashlib.sha256(item.key.encode()).hexdigest()[:32]
+        # A customer's odd Message-ID (spaces, non-ASCII) must not make our mail unsendable.
+        references = [r for r in item.references if _SENDABLE_ID.fullmatch(r)]
         settings = self.services.settings
         return OutgoingMail(
             key=item.key,
@@ -151,8 +155,8 @@ class Dispatcher:
             text=rendered.text,
             html=rendered.html,
             reply_to=self.identity.reply_address(item.ticket),
-            in_reply_to=item.references[-1] if item.references else None,
-            references=tuple(item.references),
+            in_reply_to=references[-1] if references else None,
+            references=tuple(references),
             automatic=item.automatic,
             headers=((LOOP_HEADER, self.identity.loop_value()),),
         )

@@ -42,9 +42,9 @@ def parse(raw: bytes) -> ParsedMail:
     return ParsedMail(
         size=len(raw),
         headers=headers if _looks_like_mail(headers) else {},
-        message_id=_one_id(message.get("message-id")),
-        in_reply_to=_ids(message.get_all("in-reply-to", [])),
-        references=_ids(message.get_all("references", [])),
+        message_id=_one_id(decode_words(message.get("message-id"))),
+        in_reply_to=_ids([decode_words(v) for v in message.get_all("in-reply-to", [])]),
+        references=_ids([decode_words(v) for v in message.get_all("references", [])]),
         sender=sender,
         reply_to=_addresses(message, "reply-to"),
         to=_addresses(message, "to"),

@@ -69,6 +69,7 @@ class IntakeCommands(Core):
                 )
             except _Refused as refusal:
                 refused[refusal.index] = refusal.reason
+                self.numbers.resync()  # the discarded run's numbers were never used
 
     def reprocess_mail(self, key: str, facts: MailFacts, *, actor: str) -> Receipt:
         """Run a quarantined message through the intake again (after a fix)."""
@@ -152,6 +153,14 @@ class IntakeCommands(Core):
         index: int,
     ) -> Receipt:
         existing = unit.find(InboundMail, inbound_id(facts.key))
+        if existing is not None and (existing.sender, existing.subject) != (
+            facts.sender_email,
+            facts.subject[: v.MAX_SUBJECT],
+        ):
+            # Another message under a Message-ID already used (a broken mailer, or a forger):
+            # it is received on its own, keyed by its bytes, instead of being taken for a copy.
+            facts.key = message_key(None, facts.raw_sha256)
+            existing = unit.find(InboundMail, inbound_id(facts.key))
         if existing is not None:
             reason = f"already received through {existing.channel} ({existing.outcome})"
             return self._receipt(facts, Outcome.DUPLICATE, existing.ticket, reason)

@@ -313,3 +313,13 @@ def test_a_forged_failure_report_marks_nobody_failing(services, people):
     assert receipt.outcome == Outcome.BOUNCE
     for address in ("alice@customer.test", "carol@customer.test"):
         assert services.app.user_by_email(address).mail_failing == ""
+
+
+def test_another_message_reusing_a_message_id_is_received_on_its_own(services, people):
+    first = mail(message_id="<same@broken-mailer.test>", subject="Printer")
+    other = mail(sender="dan@customer.test", message_id="<same@broken-mailer.test>", subject="VPN")
+    receipts = ingest(services, first, other)
+    assert [(r.outcome, r.ticket) for r in receipts] == [
+        (Outcome.OPENED, "T-1"),
+        (Outcome.OPENED, "T-2"),
+    ]

@@ -251,3 +251,16 @@ def test_upgrading_an_installation_with_history_notifies_nobody_about_its_past(s
         assert [(i.kind, i.ticket) for i in outbox(services)] == [("agent_replied", "T-1")]
     finally:
         services.close()
+
+
+def test_an_odd_customer_message_id_does_not_stop_our_mail(services, people):
+    raw = mail(message_id="<odd@example.test>").replace(
+        b"<odd@example.test>", "<odd@exämple.test>".encode()
+    )
+    services.intake.ingest(raw, "pipe")
+    assert services.app.ticket("T-1").messages[0]["email_message_id"] == "<odd@exämple.test>"
+    dispatcher_for(services).drain()
+    [ack] = [m for m in sent_mails(services) if m["To"] == "carol@customer.test"]
+    assert "[T-1]" in ack["Subject"]
+    [item] = outbox(services, kind="ticket_opened")
+    assert item.status == "sent"
