@@ -52,8 +52,12 @@ class FileBlobStore:
             digests.append(digest)
             if not self.exists(digest):
                 path = self._write(digest, data)
-                with self._lock:
-                    self._unsynced.append(path)
+            elif self.durable:  # maybe written by another thread or process, not yet synced
+                path = Path(f"{self._root}/{digest[:2]}/{digest}")
+            else:
+                continue
+            with self._lock:
+                self._unsynced.append(path)
         if not defer_sync:
             self.flush()
         return digests
@@ -67,6 +71,7 @@ class FileBlobStore:
                 return
             if len(written) == 1:
                 _fsync(written[0])
+                _fsync(written[0].parent)  # its name in the folder, too
             else:
                 _sync_filesystem(self.root, written)
 

@@ -16,6 +16,7 @@ def quoted(name: str) -> str:
 class PostgresOutboxView(SqlOutboxView):
     placeholder = "%s"
     real = "DOUBLE PRECISION"
+    lock_row = " FOR UPDATE"  # a write and a rebuild's swap take turns on the tracking row
 
     def __init__(self, datastore: Any, *, prefix: str = "outbox") -> None:
         self.datastore = datastore

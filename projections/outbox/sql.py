@@ -33,6 +33,7 @@ class SqlOutboxView(OutboxView):
 
     placeholder = "?"
     real = "REAL"
+    lock_row = ""  # SQLite: BEGIN IMMEDIATE already holds the file's write lock
 
     def __init__(self, prefix: str = "outbox") -> None:
         self.prefix = prefix
@@ -95,9 +96,9 @@ class SqlOutboxView(OutboxView):
         with self.reading() as cur:
             return self._position(cur, self.tracking, application_name)
 
-    def _position(self, cur: Any, table: str, application_name: str) -> int:
+    def _position(self, cur: Any, table: str, application_name: str, lock: str = "") -> int:
         cur.execute(
-            self.sql(f"SELECT notification_id FROM {table} WHERE application_name = ?"),
+            self.sql(f"SELECT notification_id FROM {table} WHERE application_name = ?{lock}"),
             (application_name,),
         )
         row = cur.fetchone()
@@ -124,7 +125,9 @@ class SqlOutboxView(OutboxView):
 
     def write(self, changes: OutboxChanges, tracking: Tracking, expected: int) -> None:
         with self.writing() as cur:
-            position = self._position(cur, self.tracking, tracking.application_name)
+            position = self._position(
+                cur, self.tracking, tracking.application_name, lock=self.lock_row
+            )
             if position != expected:
                 raise TrackingMovedError(position)
             if changes.people:

@@ -90,11 +90,12 @@ def test_the_stream_sends_a_new_notification_as_it_arrives(api: Api):
         )
         settle(api)
 
-    timer = threading.Timer(1.5, assign_soon)
+    timer = threading.Timer(0.2, assign_soon)
     with api.client.stream("GET", "/notifications/stream", headers=agent) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        timer.start()
         for line in response.iter_lines():
+            if line.startswith("retry:"):  # the stream has looked once: news comes as events
+                timer.start()
             if line.startswith("data: "):
                 received.append(json.loads(line[6:]))
                 break

@@ -26,7 +26,7 @@ def test_a_dropped_file_becomes_a_ticket_within_seconds_and_moves_to_processed(s
         tmp.rename(folder.inbox / "drop1.eml")  # writers rename into the folder when done
         started = time.monotonic()
         assert wait_for(lambda: services.app.ticket_ids() != [])
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 10  # about a second when the machine is idle
         assert wait_for(lambda: not (folder.inbox / "drop1.eml").exists())
         [kept] = list(folder.processed.glob("*/drop1.eml.opened"))
         assert kept.read_bytes().startswith(b"From:") or b"Message-ID" in kept.read_bytes()
