@@ -52,7 +52,8 @@ class FileBlobStore:
             digests.append(digest)
             if not self.exists(digest):
                 path = self._write(digest, data)
-            elif self.durable:  # maybe written by another thread or process, not yet synced
+            elif self.durable and os.path.exists(f"{self._root}/{digest[:2]}/{digest}"):
+                # Maybe written by another thread or process and not yet synced: wait for it too.
                 path = Path(f"{self._root}/{digest[:2]}/{digest}")
             else:
                 continue
