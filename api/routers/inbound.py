@@ -1,7 +1,8 @@
 """Inbound mail webhook: SendGrid Inbound Parse in raw mode ("POST the raw, full MIME message").
 
-Authenticated by HTTP Basic (any user name, the password is LEDGERDESK_INBOUND_SECRET) or a
-`key` query parameter, for providers that cannot send Basic credentials. It answers 2xx only
+Authenticated by HTTP Basic (any user name, the password is LEDGERDESK_INBOUND_SECRET; SendGrid
+sends it from `https://user:secret@host/…`). Not a query parameter: access logs keep those.
+It answers 2xx only
 after the message is stored; any other answer makes SendGrid deliver it again later, and
 deduplication makes that harmless.
 """
@@ -16,7 +17,7 @@ import hmac
 from email.message import Message
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
 from ledgerdesk.api.deps import ServicesDep
@@ -31,24 +32,21 @@ async def sendgrid_inbound(
     request: Request,
     services: ServicesDep,
     authorization: Annotated[str | None, Header()] = None,
-    key: Annotated[
-        str | None, Query(description="The secret, when Basic auth is impossible.")
-    ] = None,
 ) -> dict[str, Any]:
     """Receive one message from SendGrid Inbound Parse (raw mode); 200 once it is stored."""
-    _check_secret(services.settings.inbound_secret, authorization, key)
+    _check_secret(services.settings.inbound_secret, authorization)
     body = await request.body()
     raw = _raw_message(request.headers.get("content-type", ""), body)
     receipt = await run_in_threadpool(services.intake.ingest, raw, "webhook", "sendgrid")
     return receipt.as_json()
 
 
-def _check_secret(secret: str, authorization: str | None, key: str | None) -> None:
+def _check_secret(secret: str, authorization: str | None) -> None:
     if not secret:
         raise Problem(
             404, "the inbound webhook is off: set LEDGERDESK_INBOUND_SECRET to turn it on"
         )
-    given = key or _basic_password(authorization)
+    given = _basic_password(authorization)
     if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
         raise Problem(
             401,

@@ -48,7 +48,7 @@ def test_a_posted_message_becomes_a_ticket_and_the_answer_comes_after_it_is_stor
     assert ticket.messages[0]["email_message_id"] == "<hook1@customer.test>"
     record = api.services.app.inbound_mail("mid:hook1@customer.test")
     assert api.services.blobs.get(record.raw_sha256) == raw  # the exact bytes, kept
-    again = post(api, raw, params={"key": SECRET})
+    again = post(api, raw, auth=("sendgrid", SECRET))
     assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
 
 
@@ -91,3 +91,8 @@ def test_the_store_being_down_answers_503_so_sendgrid_retries(api, monkeypatch):
     response = post(api, mail(), auth=("sendgrid", SECRET))
     assert response.status_code == 503
     assert response.headers.get("retry-after")
+
+
+def test_the_secret_in_a_query_parameter_is_not_accepted(api):
+    response = post(api, mail(), params={"key": SECRET})
+    assert response.status_code == 401
