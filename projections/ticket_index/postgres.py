@@ -373,17 +373,7 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         return self._named([_row(rows[0])])[0] if rows else None
 
     def counters(self, scope: Scope) -> Counters:
-        where, params = qry.scope_conditions(scope, self)
-        if scope.kind == "requester":  # a customer's few tickets
-            sql = (
-                f"SELECT {qry.COUNTER_GROUPS}, count(*) AS c FROM {self.tickets} t "
-                f"WHERE {' AND '.join(where)} GROUP BY {qry.COUNTER_GROUPS}"
-            )
-        else:  # departments and assignees are columns of the kept counts, so scopes apply
-            sql = (
-                f"SELECT {qry.COUNTER_GROUPS}, t.tickets AS c FROM {self.counts} t "
-                f"WHERE {' AND '.join(['t.tickets > 0', *where])}"
-            )
+        sql, params = qry.counters_query(scope, self, self.tickets, self.counts)
         rows = self._fetch(sql, params)
         return qry.counters_from(
             (r["status"], r["priority"], r["department_id"], r["assignee_id"], r["c"]) for r in rows

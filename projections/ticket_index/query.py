@@ -243,6 +243,22 @@ def page_sql(
 COUNTER_GROUPS = "t.status, t.priority, t.department_id, t.assignee_id"
 
 
+def counters_query(scope: Scope, d: Dialect, tickets: str, counts: str) -> tuple[str, list[Any]]:
+    """The dashboard counters' SQL for a scope: rows of the four groups and a count `c`."""
+    where, params = scope_conditions(scope, d)
+    if scope.kind == "requester":  # a customer's few tickets
+        sql = (
+            f"SELECT {COUNTER_GROUPS}, count(*) AS c FROM {tickets} t "
+            f"WHERE {' AND '.join(where)} GROUP BY {COUNTER_GROUPS}"
+        )
+    else:  # departments and assignees are columns of the kept counts, so scopes apply
+        sql = (
+            f"SELECT {COUNTER_GROUPS}, t.tickets AS c FROM {counts} t "
+            f"WHERE {' AND '.join(['t.tickets > 0', *where])}"
+        )
+    return sql, params
+
+
 def counters_from(rows: Iterable[Sequence[Any]]) -> Counters:
     """Counters from (status, priority, department, assignee, count) groups: one scan of
     the scope's tickets instead of one per dimension."""

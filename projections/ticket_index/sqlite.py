@@ -447,17 +447,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         return ticket_row(dict(found)) if found else None
 
     def counters(self, scope: Scope) -> Counters:
-        where, params = qry.scope_conditions(scope, self)
-        if scope.kind == "requester":  # a customer's few tickets
-            sql = (
-                f"SELECT {qry.COUNTER_GROUPS}, count(*) FROM {self.tickets} t "
-                f"WHERE {' AND '.join(where)} GROUP BY {qry.COUNTER_GROUPS}"
-            )
-        else:  # departments and assignees are columns of the kept counts, so scopes apply
-            sql = (
-                f"SELECT {qry.COUNTER_GROUPS}, t.tickets FROM {self.counts} t "
-                f"WHERE {' AND '.join(['t.tickets > 0', *where])}"
-            )
+        sql, params = qry.counters_query(scope, self, self.tickets, self.counts)
         with self._reading() as cur:
             cur.execute(sql, params)
             rows = cur.fetchall()
