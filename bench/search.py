@@ -16,7 +16,8 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -270,13 +271,40 @@ def bench_read_your_writes(svc: Services, store: str, n: int = 200) -> None:
         runtime.stop()
 
 
+@contextmanager
+def kept_store(store: str, pg_url: str, name: str) -> Iterator[Settings]:
+    """A store that outlives the run (`--keep NAME`): SQLite under var/bench/NAME, PostgreSQL in
+    schema NAME. Seeding an hour's worth of data once lets later runs measure it again."""
+    settings = Settings(
+        data_dir=Path("var/bench") / name / store, secret_key="bench", snapshot_interval=50
+    )
+    if store == "postgres":
+        sep = "&" if "?" in pg_url else "?"
+        settings = settings.with_changes(database_url=f"{pg_url}{sep}schema={name}")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    yield settings
+
+
+def _seeded(settings: Settings) -> bool:
+    svc = bootstrap(settings)
+    try:
+        return bool(svc.app.recorder.max_notification_id())
+    finally:
+        svc.close()
+
+
 def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp, fresh_store(store, pg_url, Path(tmp)) as settings:
+    with tempfile.TemporaryDirectory() as tmp, (
+        kept_store(store, pg_url, args.keep) if args.keep else fresh_store(store, pg_url, Path(tmp))
+    ) as settings:
         migrate(settings)
-        started = time.perf_counter()
-        seed(settings, args.tickets, args.messages)
-        seconds = time.perf_counter() - started
-        print(f"# {store}: seeded {args.tickets} tickets in {seconds:.0f} s", flush=True)
+        if args.keep and _seeded(settings):
+            print(f"# {store}: measuring the store kept as {args.keep!r}", flush=True)
+        else:
+            started = time.perf_counter()
+            seed(settings, args.tickets, args.messages)
+            seconds = time.perf_counter() - started
+            print(f"# {store}: seeded {args.tickets} tickets in {seconds:.0f} s", flush=True)
         svc = bootstrap(settings)
         try:
             emit(f"messages.{store}", _message_count(svc))
@@ -298,6 +326,12 @@ def main() -> None:
         "--large", action="store_true", help="100,000 tickets, 500,000 messages, API memory"
     )
     parser.add_argument("--api-memory", action="store_true", help="the API process's RSS")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="seed into a store kept as NAME (var/bench/NAME, PostgreSQL schema NAME), "
+        "or measure it again if it is already seeded",
+    )
     args = parser.parse_args()
     if args.large:
         args.tickets, args.messages, args.api_memory = 100_000, 500_000, True
