@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -285,26 +286,38 @@ def kept_store(store: str, pg_url: str, name: str) -> Iterator[Settings]:
     yield settings
 
 
-def _seeded(settings: Settings) -> bool:
-    svc = bootstrap(settings)
-    try:
-        return bool(svc.app.recorder.max_notification_id())
-    finally:
-        svc.close()
+def _wipe(settings: Settings) -> None:
+    """Empty a kept store whose seeding never finished."""
+    if settings.is_embedded:
+        shutil.rmtree(settings.data_dir)
+        settings.data_dir.mkdir(parents=True)
+        return
+    import psycopg
+
+    url, _, query = settings.database_url.partition("?")
+    schema = query.split("schema=")[1].split("&")[0]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, (
         kept_store(store, pg_url, args.keep) if args.keep else fresh_store(store, pg_url, Path(tmp))
     ) as settings:
-        migrate(settings)
-        if args.keep and _seeded(settings):
+        marker = settings.data_dir / "seeded"
+        if args.keep and marker.exists():
             print(f"# {store}: measuring the store kept as {args.keep!r}", flush=True)
+            migrate(settings)
         else:
+            if args.keep:
+                _wipe(settings)
+            migrate(settings)
             started = time.perf_counter()
             seed(settings, args.tickets, args.messages)
             seconds = time.perf_counter() - started
             print(f"# {store}: seeded {args.tickets} tickets in {seconds:.0f} s", flush=True)
+            if args.keep:
+                marker.write_text(f"{args.tickets} tickets, {args.messages} messages\n")
         svc = bootstrap(settings)
         try:
             emit(f"messages.{store}", _message_count(svc))
