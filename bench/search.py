@@ -301,9 +301,14 @@ def _wipe(settings: Settings) -> None:
 
 
 def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp, (
-        kept_store(store, pg_url, args.keep) if args.keep else fresh_store(store, pg_url, Path(tmp))
-    ) as settings:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        (
+            kept_store(store, pg_url, args.keep)
+            if args.keep
+            else fresh_store(store, pg_url, Path(tmp))
+        ) as settings,
+    ):
         marker = settings.data_dir / "seeded"
         if args.keep and marker.exists():
             print(f"# {store}: measuring the store kept as {args.keep!r}", flush=True)
