@@ -150,8 +150,15 @@ def _read_models(app: LedgerDesk, settings: Settings, create_tables: bool) -> di
             ),
         ],
         poll_interval=0.5 if settings.is_embedded else 2.0,
+        listener=None if settings.is_embedded else _listener(datastore),
     )
     return {"ticket_index": ticket_index, "outbox": outbox, "projections": runtime}
+
+
+def _listener(datastore: Any) -> Any:
+    from ledgerdesk.adapters.pg_listen import PostgresListener
+
+    return PostgresListener(datastore)
 
 
 def _outbox_view(app: LedgerDesk, settings: Settings, datastore: Any) -> OutboxView:

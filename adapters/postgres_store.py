@@ -19,6 +19,9 @@ from psycopg.sql import SQL, Identifier
 class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The library names the channel after the table alone: stores in other schemas of the
+        # same database would wake each other.
+        self.channel_name = f"{self.datastore.schema}_{self.events_table_name}"[:63]
         self.insert_events_statement = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
@@ -32,8 +35,17 @@ class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         self._lock_table(curs)
-        self._notify_channel(curs)
         curs.execute(self.insert_events_statement, arrays(stored_events))
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The new rows' positions; and a notification, on commit, naming the last of them,
+        so listeners that are already there need not read the log to find nothing new."""
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            curs.execute("SELECT pg_notify(%s, %s)", (self.channel_name, str(max(ids))))
+        return ids
 
 
 def arrays(events: Sequence[StoredEvent]) -> tuple[str, str, str, str]:

@@ -3,13 +3,18 @@
 One thread per projection reads the log from the view's tracking position and applies it in
 batches (one transaction each, with the tracking row). It wakes up when this process saves
 (the application's `after_save` callbacks), when PostgreSQL notifies a write by any process
-(eventsourcing's LISTEN/NOTIFY subscription), or after `poll_interval` (SQLite writes by
-other processes). `wait(position)` blocks on a condition that each processed batch notifies.
+(the store's channel, whose payload is the last position written), or after `poll_interval`
+(SQLite writes by other processes). `wait(position)` blocks on a condition that each
+processed batch notifies.
+
+API worker processes that leave projecting to another process `watch()` instead: the
+PostgreSQL views notify the position each batch reached, and the waits resolve from that.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -53,6 +58,18 @@ class RebuildableView(Protocol):
     ) -> bool: ...
 
     def refresh_statistics(self) -> None: ...
+
+
+class Listener(Protocol):
+    """Notifications from the store (PostgreSQL LISTEN), on one connection."""
+
+    def run(
+        self,
+        channels: Sequence[str],
+        on_notify: Callable[[str, str], None],
+        on_connect: Callable[[], None],
+        stopping: threading.Event,
+    ) -> None: ...
 
 
 class BatchProjection(Protocol):
@@ -189,16 +206,18 @@ class ProjectionRuntime:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.5,
+        listener: Listener | None = None,
     ) -> None:
         self.app = app
+        self.listener = listener
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.stopping = threading.Event()
         self.followers = {p.name: _Follower(self, p) for p in projections}
         self.decoder = EventDecoder(app.mapper)
-        self._subscription: Any = None
         self._follow_thread: threading.Thread | None = None
         self._started = False
+        self._watching = False
         self._promises: list[tuple[int, Future[bool]]] = []  # (position, resolved when reached)
         self._promises_lock = threading.Lock()
 
@@ -208,10 +227,17 @@ class ProjectionRuntime:
 
     # Running -------------------------------------------------------------------------------------
 
-    def start(self, only: Collection[str] | None = None, *, background: bool = True) -> None:
-        """Start following the log (idempotent); `only` these projections when given, and
-        without the background ones (the outbox) when `background` is false: another process
-        (the worker) follows the log for them."""
+    def start(
+        self,
+        only: Collection[str] | None = None,
+        *,
+        background: bool = True,
+        read_back: bool = True,
+    ) -> None:
+        """Start following the log (idempotent); `only` these projections when given, without
+        the background ones (the outbox) when `background` is false and without the ones
+        clients read back (the ticket index) when `read_back` is false: another process (the
+        worker, or the API) follows the log for them."""
         if self._started:
             return
         self._started = True
@@ -220,7 +246,9 @@ class ProjectionRuntime:
         if callbacks is not None:
             callbacks.append(self._saved)
         for name, follower in self.followers.items():
-            if (only is not None and name not in only) or not (background or follower.read_back):
+            if (only is not None and name not in only) or not (
+                background if not follower.read_back else read_back
+            ):
                 continue
             follower.thread = threading.Thread(
                 target=follower.run, name=f"projection-{follower.projection.name}", daemon=True
@@ -232,16 +260,46 @@ class ProjectionRuntime:
         )
         self._follow_thread.start()
 
+    def watch(self) -> None:
+        """Follow, without projecting, how far another process has projected the read models
+        clients read back (PostgreSQL: their tracking channels): `wait` and `reached` then
+        resolve from that process's progress. For API workers beside `serve`'s projector."""
+        if self._started:
+            return
+        watched = [f for f in self.followers.values() if f.read_back]
+        channels: dict[str, _Follower] = {
+            getattr(f.projection.view, "tracking_channel", ""): f for f in watched
+        }
+        if self.listener is None or "" in channels:
+            raise RuntimeError("watching another process's projections needs PostgreSQL")
+        self._started = self._watching = True
+        self.stopping.clear()
+
+        def refresh() -> None:  # (re)connected: notifications may have been missed
+            for follower in channels.values():
+                follower.advance(follower.projection.view.position(self.app.name))
+
+        def moved(channel: str, payload: str) -> None:
+            follower = channels.get(channel)
+            if follower is not None and payload.isdigit():
+                follower.advance(max(follower.position or 0, int(payload)))
+
+        listener = self.listener
+        self._follow_thread = threading.Thread(
+            target=lambda: listener.run(list(channels), moved, refresh, self.stopping),
+            name="projection-watcher",
+            daemon=True,
+        )
+        self._follow_thread.start()
+
     def stop(self, timeout: float = 5.0) -> None:
         if not self._started:
             return
-        self._started = False
+        self._started = self._watching = False
         self.stopping.set()
         callbacks = getattr(self.app, "after_save", None)
         if callbacks is not None and self._saved in callbacks:
             callbacks.remove(self._saved)
-        if self._subscription is not None:
-            self._subscription.stop()
         for follower in self.followers.values():
             follower.wake.set()
             if follower.thread is not None:
@@ -333,22 +391,16 @@ class ProjectionRuntime:
                 follower.wake.set()
 
     def _follow_log(self) -> None:
-        """Wake the projections when any process writes (PostgreSQL LISTEN/NOTIFY)."""
-        topics = sorted({t for f in self.followers.values() for t in f.topics})
-        while not self.stopping.is_set():
-            try:
-                head = self.app.recorder.max_notification_id() or 0
-                with self.app.recorder.subscribe(gt=head, topics=topics) as subscription:
-                    self._subscription = subscription
-                    if self.stopping.is_set():
-                        return
-                    for notification in subscription:
-                        self._wake_all(notification.id)
-            except NotImplementedError:
-                return  # SQLite: polling, and the in-process callbacks, are enough
-            except Exception:
-                log.exception("following the log failed; trying again in a second")
-                self.stopping.wait(1.0)
+        """Wake the projections when any process writes (PostgreSQL LISTEN/NOTIFY: the
+        payload is the last position written, so a projection already there sleeps on)."""
+        channel = getattr(self.app.recorder, "channel_name", None)
+        if self.listener is None or channel is None:
+            return  # SQLite: polling, and the in-process callbacks, are enough
+
+        def written(_: str, payload: str) -> None:
+            self._wake_all(int(payload) if payload.isdigit() else sys.maxsize)
+
+        self.listener.run([channel], written, lambda: self._wake_all(sys.maxsize), self.stopping)
 
     # Reading the log ---------------------------------------------------------------------------
 

@@ -61,6 +61,9 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         self.users = f"{schema}.{quoted(prefix + '_users')}"
         self.departments = f"{schema}.{quoted(prefix + '_departments')}"
         self.tracking = f"{schema}.{quoted(prefix + '_tracking')}"
+        # Each batch notifies the position it reached here, on commit: API workers that leave
+        # projecting to another process resolve their read-your-writes waits from it.
+        self.tracking_channel = f"{datastore.schema}_{prefix}_tracking"[:63]
         self.counts = f"{schema}.{quoted(prefix + '_counts')}"
         self.inbox = f"{schema}.{quoted('ledgerdesk_notifications')}"
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._table_statements())
@@ -194,6 +197,10 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
                 raise TrackingMovedError(current)
             self._write_rows(cur, changes)
             self._insert_tracking(cur, tracking)
+            self._notify_position(cur, tracking.notification_id)
+
+    def _notify_position(self, cur: Any, position: int) -> None:
+        cur.execute("SELECT pg_notify(%s, %s)", (self.tracking_channel, str(position)))
 
     def _write_rows(self, cur: Any, c: Changes) -> None:
         if c.users:
@@ -298,6 +305,7 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
                 "DO UPDATE SET notification_id = EXCLUDED.notification_id",
                 (application_name, position),
             )
+            self._notify_position(cur, position)
             suffixes = ("_tickets", "_users", "_departments", "_counts")
             cur.execute(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = ANY(%s)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ledgerdesk.projections.ticket_index.view import Scope
 
 
@@ -39,3 +41,62 @@ def test_stopping_the_runtime_releases_whoever_still_waits(services, people):
     future = runtime.reached(10**9)  # a position nobody will write
     runtime.stop()
     assert future.result(timeout=5) is False
+
+
+def test_a_process_that_only_watches_resolves_its_waits_from_the_projector(
+    store, settings, services, people
+):
+    """API workers beside `serve --workers N` leave projecting to one process and learn from
+    the tracking channel how far it got (PostgreSQL); SQLite refuses to watch."""
+    from ledgerdesk.bootstrap import bootstrap
+
+    worker = bootstrap(settings)
+    try:
+        if store == "sqlite":
+            with pytest.raises(RuntimeError, match="PostgreSQL"):
+                worker.projections.watch()
+            return
+        worker.projections.watch()
+        services.projections.start()  # the projector, another "process" on the same store
+        index = worker.ticket_index
+        for i in range(5):
+            ticket = worker.app.open_ticket(
+                actor="system:test", subject=f"Worker {i}", text="hi", requester_id=people.alice.id
+            )
+            position = worker.app.last_position
+            assert worker.projections.reached(position).result(timeout=10) is True
+            assert index.get_ticket_row(ticket.id, Scope.everything()) is not None
+            assert worker.projections.wait(position, timeout=10)
+        # A watcher never projects: with the projector stopped, nothing new is reached.
+        services.projections.stop()
+        worker.app.open_ticket(
+            actor="system:test", subject="Unseen", text="hi", requester_id=people.alice.id
+        )
+        assert not worker.projections.wait(worker.app.last_position, timeout=0.5)
+    finally:
+        worker.close()
+
+
+def test_another_process_s_write_wakes_the_projections_at_once(store, settings, services, people):
+    """PostgreSQL: the store's notification (with the position written) wakes a runtime in
+    another process well within its two-second poll. SQLite has no notifications: its
+    half-second poll finds the write."""
+    import time
+
+    from ledgerdesk.bootstrap import bootstrap
+
+    within = 1.0 if store == "postgres" else 1.5
+    other = bootstrap(settings)
+    services.projections.start()
+    try:
+        for i in range(3):
+            ticket = other.app.open_ticket(
+                actor="system:test", subject=f"Other {i}", text="hi", requester_id=people.alice.id
+            )
+            started = time.monotonic()
+            assert services.projections.wait(other.app.last_position, timeout=10)
+            assert time.monotonic() - started < within
+            assert services.ticket_index.get_ticket_row(ticket.id, Scope.everything())
+    finally:
+        services.projections.stop()
+        other.close()
