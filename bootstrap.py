@@ -21,9 +21,11 @@ from ledgerdesk.adapters.mail_out.transports import mail_transport_for
 from ledgerdesk.adapters.passwords import Argon2Hasher
 from ledgerdesk.adapters.sms import sms_transport_for
 from ledgerdesk.adapters.throttle import LoginThrottle
+from ledgerdesk.adapters.ticket_numbers import SequenceNumbers
 from ledgerdesk.adapters.tokens import TokenService
 from ledgerdesk.domain.application import LedgerDesk
 from ledgerdesk.domain.application.core import describe_store_error
+from ledgerdesk.domain.application.numbers import NumberAllocator
 from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.outgoing import Intent, MailTransport, SmsTransport
 from ledgerdesk.domain.ports import BlobStore, PasswordHasher
@@ -83,6 +85,8 @@ def bootstrap(
             )
     if app.log_reader is None:
         app.log_reader = log_reader_for(app.recorder)
+    if not settings.is_embedded and type(app.numbers) is NumberAllocator:
+        app.numbers = SequenceNumbers(app.number_taken, app.factory.datastore)
     blobs = overrides.pop("blobs", None) or FileBlobStore(
         settings.data_dir / "blobs",
         durable=not settings.is_embedded or settings.sqlite_synchronous == "full",

@@ -23,18 +23,25 @@ from ledgerdesk.api.routers import (
     tickets,
     users,
 )
-from ledgerdesk.bootstrap import Services
+from ledgerdesk.bootstrap import Services, bootstrap
 from ledgerdesk.domain.errors import StoreUnavailableError
+from ledgerdesk.settings import Settings
 
 MAX_BODY = 2 * 1024 * 1024  # JSON bodies; attachments come through mail or uploads
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, projects: bool = True) -> FastAPI:
+    """The API over `services`. It keeps the read models current itself unless `projects` is
+    false (`serve --workers N`: another process projects, this one follows its progress)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Read models follow the log while the API serves; the outbox too on the embedded
         # default, and in `ledgerdesk worker` when there is a queue.
-        services.projections.start(background=not services.settings.queue_url)
+        if projects:
+            services.projections.start(background=not services.settings.queue_url)
+        else:
+            services.projections.watch()
         yield
         committer.stop()
         services.close()
@@ -72,6 +79,12 @@ def create_app(services: Services) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=MAX_BODY, larger={"/inbound/": inbound.MAX_MAIL})
     return app
+
+
+def worker_app() -> FastAPI:
+    """One of `serve --workers N`'s API processes (uvicorn calls this in each): settings from
+    the environment, read models projected by the `serve` process."""
+    return create_app(bootstrap(Settings.from_env()), projects=False)
 
 
 class BodyLimit:

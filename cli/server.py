@@ -6,7 +6,7 @@ import typer
 
 from ledgerdesk.bootstrap import bootstrap, migrate
 from ledgerdesk.cli.common import console, err_console
-from ledgerdesk.settings import Settings
+from ledgerdesk.settings import Settings, SettingsError
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +26,13 @@ def migrate_command() -> None:
 def serve_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="API processes (PostgreSQL only). Each saves its own requests; this process "
+        "keeps the read models current for all of them.",
+    ),
 ) -> None:
     """Serve the API (and, on the embedded default, everything else) until stopped."""
     import uvicorn
@@ -33,6 +40,11 @@ def serve_command(
     from ledgerdesk.api.app import create_app
 
     settings = Settings.from_env()
+    if workers > 1 and settings.is_embedded:
+        raise SettingsError(
+            "--workers needs PostgreSQL (LEDGERDESK_DATABASE_URL): the embedded SQLite store "
+            "is served from one process"
+        )
     if settings.is_embedded:
         migrate(settings)
     services = bootstrap(settings)
@@ -77,11 +89,27 @@ def serve_command(
             soft_wrap=True,
         )
     try:
-        uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+        else:
+            # The API processes save and read; this one projects for all of them (they follow
+            # its progress through the read models' tracking channel: read your writes).
+            services.projections.start(background=not settings.queue_url)
+            err_console.print(f"Serving from {workers} API processes; this one projects.")
+            uvicorn.run(
+                "ledgerdesk.api.app:worker_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+            )
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)
         dispatcher.stop()
+        if workers > 1:
+            services.close()
 
 
 def worker_command(
@@ -98,7 +126,9 @@ def worker_command(
     services = bootstrap(Settings.from_env())
     dispatcher = dispatcher_for(services)
     try:
-        services.projections.start()  # the outbox follows the log here, for the dispatcher
+        # The outbox follows the log here, for the dispatcher; the read models clients read
+        # back are the API's (`serve`) to keep current.
+        services.projections.start(read_back=False)
         dispatcher.start()
         huey = build_queue(services).huey
         queue = "Redis" if services.settings.queue_url else "SQLite"

@@ -71,7 +71,7 @@ class Core(Application[UUID]):
         env = dict(env or {})
         env.setdefault("IS_SNAPSHOTTING_ENABLED", "y")
         super().__init__(env)
-        self.numbers = NumberAllocator(self._number_taken)
+        self.numbers = NumberAllocator(self.number_taken)
         # Called after each save with its recordings (the read models' runtime wakes up here).
         self.after_save: list[Callable[[list[Recording[UUID]]], None]] = []
 
@@ -154,9 +154,11 @@ class Core(Application[UUID]):
         for attempt in range(ATTEMPTS):
             unit = UnitOfWork(self)
             token = current_unit.set(unit)
+            committed = False
             try:
                 result = work(unit)
                 unit.commit()
+                committed = True
                 return result
             except IntegrityError:
                 self._after_conflict(attempt)
@@ -164,6 +166,7 @@ class Core(Application[UUID]):
                 raise StoreUnavailableError(describe_store_error(error)) from error
             finally:
                 current_unit.reset(token)
+                self.numbers.unit_ended(committed)
         raise ConflictError("someone else changed the same records at the same time; try again")
 
     def _after_conflict(self, attempt: int) -> None:
@@ -182,7 +185,8 @@ class Core(Application[UUID]):
     def check_actor(actor: str) -> str:
         return check_actor(actor)
 
-    def _number_taken(self, n: int) -> bool:
+    def number_taken(self, n: int) -> bool:
+        """Whether ticket number n exists (the event store has its first event)."""
         return bool(
             self.read(lambda: self.recorder.select_events(ticket_id(format_number(n)), limit=1))
         )

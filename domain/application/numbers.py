@@ -31,6 +31,10 @@ class NumberAllocator:
         with self._lock:
             self._next = None
 
+    def unit_ended(self, committed: bool) -> None:
+        """A unit of work in this thread was saved, or not (its numbers are free again). The
+        counter needs no telling: after a conflict it re-reads the store and finds them."""
+
     def highest_taken(self) -> int:
         """Some n with n taken and n+1 free (the highest, unless numbers were skipped)."""
         if not self._exists(1):

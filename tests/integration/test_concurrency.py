@@ -86,6 +86,50 @@ def test_two_applications_on_one_file_do_not_hand_out_the_same_number(services, 
         other.close()
 
 
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_postgres_numbers_come_from_a_sequence_that_catches_up_with_the_store(
+    services, people, settings
+):
+    """Several API processes take numbers from one sequence; when the sequence is behind the
+    store (a restored database), the conflict re-seeds it and the command runs again."""
+    import psycopg
+
+    assert [open_ticket(services, people.alice).number for _ in range(3)] == ["T-1", "T-2", "T-3"]
+    url, _, query = settings.database_url.partition("?")
+    schema = query.split("schema=")[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'ALTER SEQUENCE "{schema}".ledgerdesk_ticket_numbers RESTART')
+    assert open_ticket(services, people.alice).number == "T-4"
+    other = bootstrap(settings)
+    try:
+        number = other.app.open_ticket(
+            actor="system:test", subject="s", text="t", requester_id=people.alice.id
+        ).number
+        assert number == "T-5"
+        assert open_ticket(services, people.alice).number == "T-6"  # no stale counter
+    finally:
+        other.close()
+
+
+def test_numbers_of_a_unit_that_was_not_saved_are_handed_out_again(services, people):
+    """A conflict re-runs the whole batch: the numbers its first run took are reused, so
+    concurrent processes leave no gaps (both stores)."""
+    from eventsourcing.persistence import IntegrityError
+
+    runs: list[str] = []
+
+    def collides_once() -> str:
+        number = open_ticket(services, people.alice).number
+        runs.append(number)
+        if len(runs) == 1:
+            raise IntegrityError("another process saved the same record first")
+        return number
+
+    assert services.app.batch([collides_once]) == ["T-1"]
+    assert runs == ["T-1", "T-1"]
+    assert open_ticket(services, people.alice).number == "T-2"
+
+
 def test_an_atomic_batch_with_one_refusal_saves_nothing(services, people):
     app = services.app
     number = open_ticket(services, people.alice).number
