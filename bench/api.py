@@ -44,6 +44,21 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (`serve --workers N` runs N API processes)."""
+    total = process_cpu_seconds(pid)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            total += tree_cpu_seconds(int(entry.name))
+    return total
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MiB (Linux /proc; -1 elsewhere)."""
     try:
@@ -62,12 +77,13 @@ class Server:
 
 
 @contextmanager
-def served(env: dict[str, str], log: Path | None = None) -> Iterator[Server]:
+def served(env: dict[str, str], log: Path | None = None, workers: int = 1) -> Iterator[Server]:
     """A `ledgerdesk serve` process on a free loopback port, answering /health."""
     port = _free_port()
     out = log.open("wb") if log else subprocess.DEVNULL
     server = subprocess.Popen(
-        [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
         stdout=out,
         stderr=out,
@@ -199,6 +215,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--server-log", type=Path, help="write the server's output here")
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="API processes on PostgreSQL (serve --workers)"
+    )
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
@@ -210,6 +229,9 @@ def main() -> None:
 
 
 def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
+    workers = args.workers if store == "postgres" else 1  # SQLite is served by one process
+    if workers > 1:
+        print(f"# {store}: {workers} API processes (serve --workers {workers})", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         settings = Settings(data_dir=Path(tmp), secret_key="bench-secret")
@@ -229,16 +251,16 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
         )
         svc.close()
         try:
-            with served(env, args.server_log) as server:
+            with served(env, args.server_log, workers) as server:
                 token = httpx.post(
                     f"{server.base}/auth/login", json={"email": agent.email, "password": PASSWORD}
                 ).json()["access_token"]
                 _run(_load(server.base, token, args.clients, 2))  # warm up
-                cpu_before = process_cpu_seconds(server.pid)
+                cpu_before = tree_cpu_seconds(server.pid)
                 latencies, errors, elapsed = _run(
                     _load(server.base, token, args.clients, args.seconds)
                 )
-                cpu = process_cpu_seconds(server.pid) - cpu_before
+                cpu = tree_cpu_seconds(server.pid) - cpu_before
         finally:
             if pg_url:
                 import psycopg
