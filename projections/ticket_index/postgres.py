@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +23,6 @@ from ledgerdesk.projections.ticket_index.view import (
     TicketIndexView,
     TicketQuery,
     TicketRow,
-    UserNotification,
     UserRow,
 )
 
@@ -65,7 +64,6 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         # projecting to another process resolve their read-your-writes waits from it.
         self.tracking_channel = f"{datastore.schema}_{prefix}_tracking"[:63]
         self.counts = f"{schema}.{quoted(prefix + '_counts')}"
-        self.inbox = f"{schema}.{quoted('ledgerdesk_notifications')}"
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._table_statements())
         if not deferred_indexes:
             self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._index_statements())
@@ -99,11 +97,6 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
             # An index made before this table existed: count it once.
             f"INSERT INTO {self.counts} SELECT {groups}, count(*) FROM {self.tickets} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {self.counts}) GROUP BY {groups}",
-            f"CREATE TABLE IF NOT EXISTS {self.inbox} (user_id uuid NOT NULL, id uuid NOT NULL, "
-            f"kind text NOT NULL, ticket_id uuid, title text NOT NULL, body text NOT NULL, "
-            f"created_at {ts} NOT NULL, read_at {ts}, PRIMARY KEY (user_id, id))",
-            "CREATE INDEX IF NOT EXISTS ledgerdesk_notifications_recent "
-            f"ON {self.inbox} (user_id, created_at DESC)",
         ]
 
     def _index_statements(self) -> list[str]:
@@ -258,15 +251,6 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
                 [(*key, delta) for key, delta in c.count_deltas.items()],
             )
             cur.execute(f"DELETE FROM {self.counts} WHERE tickets = 0")
-        if c.notifications:
-            cur.executemany(
-                f"INSERT INTO {self.inbox} VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    (n.user_id, n.id, n.kind, n.ticket_id, n.title, n.body, n.created_at, None)
-                    for n in c.notifications
-                ],
-            )
 
     # Rebuilding --------------------------------------------------------------------------------
 
@@ -386,36 +370,6 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         return qry.counters_from(
             (r["status"], r["priority"], r["department_id"], r["assignee_id"], r["c"]) for r in rows
         )
-
-    def notifications(
-        self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
-    ) -> list[UserNotification]:
-        unread = " AND read_at IS NULL" if unread_only else ""
-        rows = self._fetch(
-            "SELECT user_id, id, kind, ticket_id, title, body, created_at, read_at "
-            f"FROM {self.inbox} WHERE user_id = ?{unread} ORDER BY created_at DESC, id LIMIT ?",
-            [user_id, qry.parse_limit(limit)],
-        )
-        return [UserNotification(**r) for r in rows]
-
-    def unread_count(self, user_id: UUID) -> int:
-        rows = self._fetch(
-            f"SELECT count(*) AS c FROM {self.inbox} WHERE user_id = ? AND read_at IS NULL",
-            [user_id],
-        )
-        return int(rows[0]["c"])
-
-    def mark_read(self, user_id: UUID, ids: Iterable[UUID], at: datetime | None = None) -> int:
-        ids = list(ids)
-        if not ids:
-            return 0
-        with self.datastore.transaction(commit=True) as cur:
-            cur.execute(
-                f"UPDATE {self.inbox} SET read_at = %s "
-                "WHERE user_id = %s AND id = ANY(%s) AND read_at IS NULL",
-                (at or datetime.now(UTC), user_id, ids),
-            )
-            return int(cur.rowcount)
 
     # Helpers -----------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,6 @@ from ledgerdesk.projections.ticket_index.fts5 import fts5_query
 from ledgerdesk.projections.ticket_index.sqlite_rows import (
     READ_COLUMNS,
     WRITE_COLUMNS,
-    decoded,
     joined_text,
     optional_uuid,
     stored_time,
@@ -40,7 +39,6 @@ from ledgerdesk.projections.ticket_index.view import (
     TicketIndexView,
     TicketQuery,
     TicketRow,
-    UserNotification,
     UserRow,
 )
 
@@ -68,7 +66,7 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         self.tickets, self.users = f"{prefix}_tickets", f"{prefix}_users"
         self.departments, self.tracking = f"{prefix}_departments", f"{prefix}_tracking"
         self.tags, self.participants = f"{prefix}_tags", f"{prefix}_participants"
-        self.fts, self.inbox = f"{prefix}_fts", "ledgerdesk_notifications"
+        self.fts = f"{prefix}_fts"
         self.counts = f"{prefix}_counts"
         super().__init__(datastore, **kwargs)
         # The library names its table `tracking`; each view here keeps its own.
@@ -116,11 +114,6 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
             f"INSERT INTO {self.counts} SELECT status, priority, coalesce(department_id, ''), "
             f"coalesce(assignee_id, ''), count(*) FROM {self.tickets} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {self.counts}) GROUP BY 1, 2, 3, 4",
-            f"CREATE TABLE IF NOT EXISTS {self.inbox} (user_id TEXT NOT NULL, id TEXT NOT NULL, "
-            "kind TEXT NOT NULL, ticket_id TEXT, title TEXT NOT NULL, body TEXT NOT NULL, "
-            "created_at TEXT NOT NULL, read_at TEXT, PRIMARY KEY (user_id, id))",
-            f"CREATE INDEX IF NOT EXISTS ledgerdesk_notifications_recent "
-            f"ON {self.inbox} (user_id, created_at)",
         ]
         return statements + ([] if self.deferred_indexes else self._index_statements())
 
@@ -269,14 +262,6 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         )
         if any(delta < 0 for delta in c.count_deltas.values()):
             cur.execute(f"DELETE FROM {self.counts} WHERE tickets = 0")
-        cur.executemany(
-            f"INSERT OR IGNORE INTO {self.inbox} VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-            [
-                (n.user_id.hex, n.id.hex, n.kind, n.ticket_id and n.ticket_id.hex, n.title,
-                 n.body, stored_time(n.created_at))
-                for n in c.notifications
-            ],
-        )  # fmt: skip
 
     # Rebuilding --------------------------------------------------------------------------------
 
@@ -454,40 +439,6 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         return qry.counters_from(
             (r[0], r[1], optional_uuid(r[2]), optional_uuid(r[3]), r[4]) for r in rows
         )
-
-    def notifications(
-        self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
-    ) -> list[UserNotification]:
-        unread = " AND read_at IS NULL" if unread_only else ""
-        with self._reading() as cur:
-            cur.execute(
-                "SELECT user_id, id, kind, ticket_id, title, body, created_at, read_at "
-                f"FROM {self.inbox} WHERE user_id = ?{unread} "
-                "ORDER BY created_at DESC, id LIMIT ?",
-                [user_id.hex, qry.parse_limit(limit)],
-            )
-            rows = [decoded(dict(r)) for r in cur.fetchall()]
-        return [UserNotification(**r) for r in rows]
-
-    def unread_count(self, user_id: UUID) -> int:
-        with self._reading() as cur:
-            cur.execute(
-                f"SELECT count(*) FROM {self.inbox} WHERE user_id = ? AND read_at IS NULL",
-                [user_id.hex],
-            )
-            return int(cur.fetchone()[0])
-
-    def mark_read(self, user_id: UUID, ids: Iterable[UUID], at: datetime | None = None) -> int:
-        wanted = [i.hex for i in ids]
-        if not wanted:
-            return 0
-        with self._immediate() as cur:
-            cur.execute(
-                f"UPDATE {self.inbox} SET read_at = ? WHERE user_id = ? AND read_at IS NULL "
-                f"AND id IN ({', '.join('?' * len(wanted))})",
-                [stored_time(at or datetime.now(UTC)), user_id.hex, *wanted],
-            )
-            return int(cur.rowcount)
 
     # Helpers -----------------------------------------------------------------------------------
 

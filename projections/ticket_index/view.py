@@ -92,20 +92,6 @@ class DepartmentRow:
 
 
 @dataclass(frozen=True)
-class UserNotification:
-    """One in-app notification; its id must be derived from its cause, so replays add none."""
-
-    user_id: UUID
-    id: UUID
-    kind: str
-    ticket_id: UUID | None
-    title: str
-    body: str
-    created_at: datetime
-    read_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Scope:
     """Which tickets a reader may see; every query applies it in SQL."""
 
@@ -188,12 +174,11 @@ class Changes:
     internal_text: dict[UUID, list[str]] = field(default_factory=dict)
     users: dict[UUID, UserRow] = field(default_factory=dict)
     departments: dict[UUID, DepartmentRow] = field(default_factory=dict)
-    notifications: list[UserNotification] = field(default_factory=list)
     count_deltas: dict[CountKey, int] = field(default_factory=dict)  # dashboard groups
 
 
 class TicketIndexView(TrackingRecorder, ABC):
-    """Tickets, users and departments as of a log position, and per-user notifications."""
+    """Tickets, users and departments as of a log position."""
 
     # Writing (the projection) ------------------------------------------------------------------
 
@@ -227,7 +212,7 @@ class TicketIndexView(TrackingRecorder, ABC):
 
     @abstractmethod
     def drop_tables(self) -> None:
-        """Drop this view's tables (the notifications table is kept)."""
+        """Drop this view's tables."""
 
     @abstractmethod
     def replace_with(
@@ -256,17 +241,3 @@ class TicketIndexView(TrackingRecorder, ABC):
     @abstractmethod
     def counters(self, scope: Scope) -> Counters:
         """Counts by status, priority, department and assignee over what the scope sees."""
-
-    @abstractmethod
-    def notifications(
-        self, user_id: UUID, *, unread_only: bool = False, limit: int = 50
-    ) -> list[UserNotification]:
-        """A user's notifications, newest first."""
-
-    @abstractmethod
-    def unread_count(self, user_id: UUID) -> int:
-        """How many of a user's notifications are unread."""
-
-    @abstractmethod
-    def mark_read(self, user_id: UUID, ids: Iterable[UUID], at: datetime | None = None) -> int:
-        """Mark some of a user's notifications read; returns how many changed."""
