@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,13 +77,14 @@ class Server:
 
 
 @contextmanager
-def served(env: dict[str, str], log: Path | None = None, workers: int = 1) -> Iterator[Server]:
-    """A `ledgerdesk serve` process on a free loopback port, answering /health."""
+def served(
+    env: dict[str, str], log: Path | None = None, options: Sequence[str] = ()
+) -> Iterator[Server]:
+    """A `ledgerdesk serve [options]` process on a free loopback port, answering /health."""
     port = _free_port()
     out = log.open("wb") if log else subprocess.DEVNULL
     server = subprocess.Popen(
-        [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port)]
-        + (["--workers", str(workers)] if workers > 1 else []),
+        [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port), *options],
         env=env,
         stdout=out,
         stderr=out,
@@ -229,9 +230,10 @@ def main() -> None:
 
 
 def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
-    workers = args.workers if store == "postgres" else 1  # SQLite is served by one process
-    if workers > 1:
-        print(f"# {store}: {workers} API processes (serve --workers {workers})", flush=True)
+    # SQLite as `make run` serves it; PostgreSQL as docker-compose.yml does (several API
+    # processes, and nginx in front logging the requests).
+    options = ["--workers", str(args.workers), "--no-access-log"] if store == "postgres" else []
+    print(f"# {store}: ledgerdesk serve {' '.join(options)}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         settings = Settings(data_dir=Path(tmp), secret_key="bench-secret")
@@ -251,7 +253,7 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
         )
         svc.close()
         try:
-            with served(env, args.server_log, workers) as server:
+            with served(env, args.server_log, options) as server:
                 token = httpx.post(
                     f"{server.base}/auth/login", json={"email": agent.email, "password": PASSWORD}
                 ).json()["access_token"]

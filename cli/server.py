@@ -33,6 +33,11 @@ def serve_command(
         help="API processes (PostgreSQL only). Each saves its own requests; this process "
         "keeps the read models current for all of them.",
     ),
+    access_log: bool = typer.Option(
+        True,
+        help="Log each request (uvicorn's access log). Behind nginx, which logs them too, "
+        "--no-access-log saves about a twentieth of the API's CPU.",
+    ),
 ) -> None:
     """Serve the API (and, on the embedded default, everything else) until stopped."""
     import uvicorn
@@ -90,7 +95,13 @@ def serve_command(
         )
     try:
         if workers == 1:
-            uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+            uvicorn.run(
+                create_app(services),
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=access_log,
+            )
         else:
             # The API processes save and read; this one projects for all of them (they follow
             # its progress through the read models' tracking channel: read your writes).
@@ -103,6 +114,7 @@ def serve_command(
                 port=port,
                 workers=workers,
                 log_level="info",
+                access_log=access_log,
             )
     finally:
         if consumer is not None:
