@@ -197,6 +197,9 @@ def migrate(settings: Settings) -> None:
         try:
             services.access.seed()  # the default access policy, stored once as an event
             services.app.start_outbox()  # notifications begin here, not with the history
+            prepare = getattr(services.app.numbers, "prepare", None)
+            if prepare is not None:  # PostgreSQL: the ticket-number sequence
+                prepare()
         finally:
             services.close()
 

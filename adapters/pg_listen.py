@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,14 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 log = logging.getLogger("ledgerdesk.projections")
+PING_EVERY = 15.0  # seconds
+KEEPALIVE: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 class PostgresListener:
@@ -34,18 +43,28 @@ class PostgresListener:
         on_notify: Callable[[str, str], None],
         on_connect: Callable[[], None],
         stopping: threading.Event,
+        on_idle: Callable[[], None] = lambda: None,
     ) -> None:
-        """Until `stopping` is set: call `on_notify(channel, payload)` for each notification
-        and `on_connect()` after each (re)connection, when notifications may have been missed."""
+        """Until `stopping` is set: call `on_notify(channel, payload)` for each notification,
+        `on_connect()` after each (re)connection, when notifications may have been missed, and
+        `on_idle()` about twice a second. TCP keepalives and a ping every 15 s notice a
+        connection that died silently (a firewall's idle timeout), so it is made again."""
         while not stopping.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, **self._kwargs) as conn:
+                with psycopg.connect(
+                    self._conninfo, autocommit=True, **KEEPALIVE, **self._kwargs
+                ) as conn:
                     for channel in channels:
                         conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
                     on_connect()
+                    pinged = time.monotonic()
                     while not stopping.is_set():
                         for note in conn.notifies(timeout=0.5):
                             on_notify(note.channel, note.payload)
+                        on_idle()
+                        if time.monotonic() - pinged > PING_EVERY:
+                            conn.execute("SELECT 1")
+                            pinged = time.monotonic()
             except Exception:
                 if stopping.is_set():
                     return

@@ -4,12 +4,12 @@ The domain's allocator keeps a counter per process and lets the event store's pr
 refuse a number another process took (the command then runs again). That is right for one
 writer at a time; with several API processes creating tickets together, their counters would
 meet on nearly every save. A sequence hands each number out once, whichever process asks.
-The sequence is brought up to the highest number in the store when a process first allocates
-and again after any conflict (a restored database, numbers written before the sequence
-existed). Numbers taken by a unit of work that was not saved (a conflict re-runs it) go back
-to this process and are handed out again first, if still free; a command refused inside a
-batch after taking its number leaves it unused. Numbers are unique and, in the order tickets
-are saved, nearly gapless.
+`ledgerdesk migrate` creates the sequence and brings it up to the highest number in the store;
+a process checks the first number it takes, and the next after any conflict, and skips
+numbers the store already has (a restored database). Numbers taken by a unit of work that was
+not saved (a conflict re-runs it) go back to this process and are handed out again first, if
+still free; a command refused inside a batch after taking its number, or a process stopping
+with numbers handed back, leaves them unused. Numbers are unique and nearly gapless.
 """
 
 from __future__ import annotations
@@ -31,26 +31,37 @@ class SequenceNumbers(NumberAllocator):
         schema = datastore.schema
         name = '"' + SEQUENCE + '"'
         self._sequence = f'"{schema}".{name}' if schema else name
-        self._seeded = False
+        # Check the first number this process takes, and the next after any conflict: the
+        # sequence may be behind the store (restored, or numbers written before it existed).
+        self._check = True
         self._returned: list[int] = []  # a heap: the lowest goes out first
         self._local = threading.local()
 
+    def prepare(self) -> None:
+        """Create the sequence and bring it up to the highest number in the store (`migrate`,
+        under its lock; it needs the right to create objects in the schema)."""
+        with self._datastore.transaction(commit=True) as cur:
+            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {self._sequence}")
+        self._forward_to(self.highest_taken())
+
     def allocate(self) -> int:
         with self._lock:
-            if not self._seeded:
-                self._seed()
-                self._seeded = True
             number = self._free_returned()
+            check, self._check = self._check, False
         if number is None:
-            with self._datastore.transaction(commit=True) as cur:
-                cur.execute("SELECT nextval(%s::regclass) AS n", (self._sequence,))
-                number = int(cur.fetchone()["n"])
+            number = self._nextval()
+            # After a conflict, or at a process's first number: skip any the store already has
+            # (one look-up each; far behind, `migrate` brings the sequence up in one step).
+            for _ in range(1000 if check else 0):
+                if not self._exists(number):
+                    break
+                number = self._nextval()
         self._pending().append(number)
         return number
 
     def resync(self) -> None:
         with self._lock:
-            self._seeded = False
+            self._check = True
 
     def unit_ended(self, committed: bool) -> None:
         pending = self._pending()
@@ -59,6 +70,22 @@ class SequenceNumbers(NumberAllocator):
                 for number in pending:
                     heapq.heappush(self._returned, number)
         pending.clear()
+
+    def _nextval(self) -> int:
+        with self._datastore.transaction(commit=True) as cur:
+            cur.execute("SELECT nextval(%s::regclass) AS n", (self._sequence,))
+            return int(cur.fetchone()["n"])
+
+    def _forward_to(self, highest: int) -> None:
+        """Move the sequence up to `highest` (never down: another process may be past it)."""
+        if not highest:
+            return
+        with self._datastore.transaction(commit=True) as cur:
+            cur.execute(
+                f"SELECT setval(%s::regclass, %s) FROM {self._sequence} "
+                "WHERE %s > CASE WHEN is_called THEN last_value ELSE 0 END",
+                (self._sequence, highest, highest),
+            )
 
     def _pending(self) -> list[int]:
         """Numbers this thread's current unit of work took."""
@@ -73,14 +100,3 @@ class SequenceNumbers(NumberAllocator):
             if not self._exists(number):
                 return number
         return None
-
-    def _seed(self) -> None:
-        highest = self.highest_taken()
-        with self._datastore.transaction(commit=True) as cur:
-            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {self._sequence}")
-            if highest:
-                cur.execute(
-                    f"SELECT setval(%s::regclass, GREATEST(%s, (SELECT CASE WHEN is_called "
-                    f"THEN last_value ELSE 0 END FROM {self._sequence})))",
-                    (self._sequence, highest),
-                )

@@ -69,6 +69,7 @@ class Listener(Protocol):
         on_notify: Callable[[str, str], None],
         on_connect: Callable[[], None],
         stopping: threading.Event,
+        on_idle: Callable[[], None] = ...,
     ) -> None: ...
 
 
@@ -115,6 +116,9 @@ class _Follower:
         # Read back by the client that wrote (search, lists): commands wait for it. The outbox
         # works in the background; nobody waits for it.
         self.read_back: bool = getattr(projection, "read_back", True)
+        # While the runtime runs: "runs" (its thread here), "watched" (another process runs
+        # it; its tracking channel tells how far) or None (not followed by this process).
+        self.mode: str | None = None
 
     def advance(self, position: int) -> None:
         with self.changed:
@@ -198,6 +202,11 @@ class _Follower:
                 self.wake.set()
 
 
+def _channel(follower: _Follower) -> str:
+    """The PostgreSQL channel a view notifies its tracking position on ("" for none)."""
+    return str(getattr(follower.projection.view, "tracking_channel", ""))
+
+
 class ProjectionRuntime:
     def __init__(
         self,
@@ -217,7 +226,6 @@ class ProjectionRuntime:
         self.decoder = EventDecoder(app.mapper)
         self._follow_thread: threading.Thread | None = None
         self._started = False
-        self._watching = False
         self._promises: list[tuple[int, Future[bool]]] = []  # (position, resolved when reached)
         self._promises_lock = threading.Lock()
 
@@ -233,28 +241,36 @@ class ProjectionRuntime:
         *,
         background: bool = True,
         read_back: bool = True,
+        project: bool = True,
     ) -> None:
         """Start following the log (idempotent); `only` these projections when given, without
         the background ones (the outbox) when `background` is false and without the ones
         clients read back (the ticket index) when `read_back` is false: another process (the
-        worker, or the API) follows the log for them."""
+        worker, or the API) follows the log for them. On PostgreSQL the projections left to
+        another process are watched instead: their tracking channel says how far that process
+        got, so `wait` covers them too. `project=False` runs none here (`watch`)."""
         if self._started:
             return
         self._started = True
         self.stopping.clear()
         callbacks = getattr(self.app, "after_save", None)
-        if callbacks is not None:
+        if callbacks is not None and project:
             callbacks.append(self._saved)
         for name, follower in self.followers.items():
-            if (only is not None and name not in only) or not (
-                background if not follower.read_back else read_back
+            follower.mode = None
+            if (
+                project
+                and (only is None or name in only)
+                and (read_back if follower.read_back else background)
             ):
-                continue
-            follower.thread = threading.Thread(
-                target=follower.run, name=f"projection-{follower.projection.name}", daemon=True
-            )
-            follower.thread.start()
-            follower.wake.set()
+                follower.mode = "runs"
+                follower.thread = threading.Thread(
+                    target=follower.run, name=f"projection-{follower.projection.name}", daemon=True
+                )
+                follower.thread.start()
+                follower.wake.set()
+            elif self.listener is not None and _channel(follower):
+                follower.mode = "watched"
         self._follow_thread = threading.Thread(
             target=self._follow_log, name="projection-log-follower", daemon=True
         )
@@ -262,40 +278,18 @@ class ProjectionRuntime:
 
     def watch(self) -> None:
         """Follow, without projecting, how far another process has projected the read models
-        clients read back (PostgreSQL: their tracking channels): `wait` and `reached` then
-        resolve from that process's progress. For API workers beside `serve`'s projector."""
-        if self._started:
-            return
-        watched = [f for f in self.followers.values() if f.read_back]
-        channels: dict[str, _Follower] = {
-            getattr(f.projection.view, "tracking_channel", ""): f for f in watched
-        }
-        if self.listener is None or "" in channels:
+        (PostgreSQL: their tracking channels): `wait` and `reached` then resolve from that
+        process's progress. For API workers beside `serve`'s projector."""
+        if self.listener is None or not all(
+            _channel(f) for f in self.followers.values() if f.read_back
+        ):
             raise RuntimeError("watching another process's projections needs PostgreSQL")
-        self._started = self._watching = True
-        self.stopping.clear()
-
-        def refresh() -> None:  # (re)connected: notifications may have been missed
-            for follower in channels.values():
-                follower.advance(follower.projection.view.position(self.app.name))
-
-        def moved(channel: str, payload: str) -> None:
-            follower = channels.get(channel)
-            if follower is not None and payload.isdigit():
-                follower.advance(max(follower.position or 0, int(payload)))
-
-        listener = self.listener
-        self._follow_thread = threading.Thread(
-            target=lambda: listener.run(list(channels), moved, refresh, self.stopping),
-            name="projection-watcher",
-            daemon=True,
-        )
-        self._follow_thread.start()
+        self.start(project=False)
 
     def stop(self, timeout: float = 5.0) -> None:
         if not self._started:
             return
-        self._started = self._watching = False
+        self._started = False
         self.stopping.set()
         callbacks = getattr(self.app, "after_save", None)
         if callbacks is not None and self._saved in callbacks:
@@ -332,6 +326,8 @@ class ProjectionRuntime:
         for follower in self.followers.values():
             if not (everything or follower.read_back):
                 continue
+            if self._started and follower.mode is None:
+                continue  # another process runs it and this one cannot see how far it got
             with follower.changed:
 
                 def reached(f: _Follower = follower) -> bool:
@@ -363,7 +359,11 @@ class ProjectionRuntime:
 
     def _processed(self) -> int:
         """The log position every projection clients read back has reached."""
-        positions = [f.position for f in self.followers.values() if f.read_back]
+        positions = [
+            f.position
+            for f in self.followers.values()
+            if f.read_back and (f.mode is not None or not self._started)
+        ]
         return min((p or 0 for p in positions), default=0)
 
     def _settle(self) -> None:
@@ -387,20 +387,50 @@ class ProjectionRuntime:
 
     def _wake_all(self, position: int) -> None:
         for follower in self.followers.values():
-            if follower.position is None or follower.position < position:
+            if follower.mode != "watched" and (
+                follower.position is None or follower.position < position
+            ):
                 follower.wake.set()
 
     def _follow_log(self) -> None:
-        """Wake the projections when any process writes (PostgreSQL LISTEN/NOTIFY: the
-        payload is the last position written, so a projection already there sleeps on)."""
-        channel = getattr(self.app.recorder, "channel_name", None)
-        if self.listener is None or channel is None:
+        """PostgreSQL LISTEN/NOTIFY, on one connection: wake the projections run here when any
+        process writes (the payload is the last position written, so a projection already
+        there sleeps on); move the watched ones to the position their tracking channel names.
+        After each (re)connection, and every `poll_interval`, the watched positions are read
+        again: a notification lost with a dead connection delays a wait, never blocks it."""
+        events = getattr(self.app.recorder, "channel_name", None)
+        watched = {_channel(f): f for f in self.followers.values() if f.mode == "watched"}
+        runs_here = any(f.mode == "runs" for f in self.followers.values())
+        channels = ([events] if events and runs_here else []) + list(watched)
+        if self.listener is None or not channels:
             return  # SQLite: polling, and the in-process callbacks, are enough
+        last_refresh = 0.0
 
-        def written(_: str, payload: str) -> None:
-            self._wake_all(int(payload) if payload.isdigit() else sys.maxsize)
+        def refresh() -> None:
+            nonlocal last_refresh
+            last_refresh = time.monotonic()
+            for follower in watched.values():
+                follower.advance(
+                    max(follower.position or 0, follower.projection.view.position(self.app.name))
+                )
 
-        self.listener.run([channel], written, lambda: self._wake_all(sys.maxsize), self.stopping)
+        def notified(channel: str, payload: str) -> None:
+            position = int(payload) if payload.isdigit() else sys.maxsize
+            follower = watched.get(channel)
+            if follower is None:
+                self._wake_all(position)
+            elif position != sys.maxsize:
+                follower.advance(max(follower.position or 0, position))
+
+        def connected() -> None:
+            self._wake_all(sys.maxsize)
+            refresh()
+
+        def idle() -> None:
+            if watched and time.monotonic() - last_refresh >= self.poll_interval:
+                refresh()
+
+        self.listener.run(channels, notified, connected, self.stopping, idle)
 
     # Reading the log ---------------------------------------------------------------------------
 

@@ -151,6 +151,7 @@ class Core(Application[UUID]):
 
     def _in_unit(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run work in a fresh unit of work, commit it in one transaction, re-run on conflict."""
+        outermost = current_unit.get() is None
         for attempt in range(ATTEMPTS):
             unit = UnitOfWork(self)
             token = current_unit.set(unit)
@@ -166,7 +167,8 @@ class Core(Application[UUID]):
                 raise StoreUnavailableError(describe_store_error(error)) from error
             finally:
                 current_unit.reset(token)
-                self.numbers.unit_ended(committed)
+                if outermost:  # a unit inside another is saved (or not) with it
+                    self.numbers.unit_ended(committed)
         raise ConflictError("someone else changed the same records at the same time; try again")
 
     def _after_conflict(self, attempt: int) -> None:

@@ -21,6 +21,13 @@ class PostgresOutboxView(SqlOutboxView):
     def __init__(self, datastore: Any, *, prefix: str = "outbox") -> None:
         self.datastore = datastore
         super().__init__(prefix)
+        # Each move of the tracking row is notified here, on commit: processes that leave the
+        # outbox to another (API processes beside the worker) learn how far it got.
+        self.tracking_channel = f"{datastore.schema}_{prefix}_tracking"[:63]
+
+    def _move(self, cur: Any, application_name: str, position: int) -> None:
+        super()._move(cur, application_name, position)
+        cur.execute("SELECT pg_notify(%s, %s)", (self.tracking_channel, str(position)))
 
     def table(self, name: str) -> str:
         return f"{quoted(self.datastore.schema)}.{quoted(name)}"

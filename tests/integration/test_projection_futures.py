@@ -100,3 +100,37 @@ def test_another_process_s_write_wakes_the_projections_at_once(store, settings, 
     finally:
         services.projections.stop()
         other.close()
+
+
+def test_waits_cover_the_projections_another_process_runs(store, settings, services, people):
+    """The API with a queue projects the ticket index; the worker, the outbox. On PostgreSQL
+    the API watches the outbox's tracking channel, so a wait for everything holds until the
+    worker got there; SQLite cannot see it and does not wait for it."""
+    import time
+
+    from ledgerdesk.bootstrap import bootstrap
+
+    worker = bootstrap(settings)
+    services.projections.start(background=False)
+    try:
+        ticket = open_ticket_for(services, people)
+        position = services.app.last_position
+        if store == "sqlite":
+            started = time.monotonic()
+            assert services.projections.wait(position, timeout=5, everything=True)
+            assert time.monotonic() - started < 1.0
+            assert services.outbox.items(ticket=ticket.number) == []  # nobody projected it
+            return
+        assert not services.projections.wait(position, timeout=0.5, everything=True)
+        worker.projections.start(read_back=False)
+        assert services.projections.wait(position, timeout=10, everything=True)
+        assert services.outbox.items(ticket=ticket.number)
+    finally:
+        services.projections.stop()
+        worker.close()
+
+
+def open_ticket_for(services, people):  # type: ignore[no-untyped-def]
+    return services.app.open_ticket(
+        actor=people.agent.actor, subject="Queued", text="hi", requester_id=people.alice.id
+    )
