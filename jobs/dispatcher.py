@@ -32,6 +32,7 @@ BATCH = 200
 _ROUNDS = threading.Lock()
 _SENDABLE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 ACTOR = "system:dispatcher"
+OUTBOX = ("outbox",)  # the read model a round depends on (not the ticket index)
 
 
 class Dispatcher:
@@ -58,7 +59,7 @@ class Dispatcher:
         with _ROUNDS:
             services = self.services
             head = services.app.read(services.app.recorder.max_notification_id)
-            if not services.projections.wait(head, 30, everything=True):
+            if not services.projections.wait(head, 30, only=OUTBOX):
                 log.warning("the outbox lags behind the log; dispatching waits for it")
                 return 0  # a lagging outbox may still show sent items as pending
             now = services.app.now()
@@ -72,7 +73,7 @@ class Dispatcher:
                 services.app.record_attempts(attempts, actor=ACTOR)
                 # The next round must see these outcomes, or it would send the items again
                 # (and it waits for them at its start if this wait runs out).
-                services.projections.wait(services.app.last_position, 30, everything=True)
+                services.projections.wait(services.app.last_position, 30, only=OUTBOX)
             return len(items)
 
     def drain(self, rounds: int = 1000) -> int:

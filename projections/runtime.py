@@ -314,17 +314,27 @@ class ProjectionRuntime:
         """Apply everything new now, in the calling thread (CLI, tests)."""
         return sum(f.catch_up(self.batch_size) for f in self.followers.values())
 
-    def wait(self, position: int | None, timeout: float = 5.0, *, everything: bool = False) -> bool:
+    def wait(
+        self,
+        position: int | None,
+        timeout: float = 5.0,
+        *,
+        everything: bool = False,
+        only: Collection[str] | None = None,
+    ) -> bool:
         """Block until every read model clients read back has processed the log up to
-        `position` (read your writes; `everything`: background ones like the outbox too);
-        False on timeout. Without a running runtime, catch up in this thread."""
+        `position` (read your writes; `everything`: background ones like the outbox too;
+        `only`: just these); False on timeout. Without a running runtime, catch up in this
+        thread."""
         if not position:
             return True
         if not self._started:
             self.catch_up()
         deadline = time.monotonic() + timeout
-        for follower in self.followers.values():
-            if not (everything or follower.read_back):
+        for name, follower in self.followers.items():
+            if only is not None and name not in only:
+                continue
+            if only is None and not (everything or follower.read_back):
                 continue
             if self._started and follower.mode is None:
                 continue  # another process runs it and this one cannot see how far it got

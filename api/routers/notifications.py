@@ -116,7 +116,7 @@ def mark_read(body: ReadIn, caller: CurrentCaller, services: ServicesDep) -> int
         if item is None or item.channel != "in_app" or item.user_id != caller.user.id.hex:
             raise Problem(404, f"you have no notification {key}")
     changed = services.app.mark_read(caller.user.id, keys, actor=caller.actor)
-    services.projections.wait(services.app.last_position, everything=True)
+    services.projections.wait(services.app.last_position, only=("outbox",))
     return changed
 
 
@@ -205,7 +205,7 @@ def retry(key: str, caller: CurrentCaller, services: ServicesDep) -> Any:
     """Admins: send a dead letter again."""
     require_kind(services, caller, "outbox", "update")
     services.app.requeue_delivery(key, actor=caller.actor)
-    services.projections.wait(services.app.last_position, everything=True)
+    services.projections.wait(services.app.last_position, only=("outbox",))
     item = services.outbox.item(key)
     if item is None:
         raise Problem(404, f"no outbox item {key}")
