@@ -337,18 +337,27 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
             sort_sql, sort_params = f"ts_rank({doc}, ?::tsquery)::float8", [tsquery]
         else:
             sort_sql, sort_params = self.sort_expression(sort), []
-        total = self._count(where, params)
+        # The first page of a text search sorts every match anyway (a bitmap scan of the GIN
+        # index, then the rows): it counts them in the same pass rather than visiting the
+        # same rows again for the count (half the time of a keyword search at 100,000
+        # tickets). A list without words walks a sort index and stops at the page: it counts
+        # separately, up to the cap.
+        counted_here = tsquery is not None and not query.cursor
+        total = 0 if counted_here else self._count(where, params)
         page_where, page_params = list(where), list(params)
         if query.cursor:
             key, n = qry.decode_cursor(query.cursor, sort)
             page_where.append(qry.keyset_condition(sort_sql, sort.descending))
             page_params += [*sort_params, key, n]
+        matches = ", count(*) OVER () AS matches" if counted_here else ""
         rows = self._fetch(
-            f"SELECT {self._select_list()}, {sort_sql} AS sort_key FROM {self.tickets} t "
-            f"WHERE {' AND '.join(page_where) or 'true'} "
+            f"SELECT {self._select_list()}, {sort_sql} AS sort_key{matches} "
+            f"FROM {self.tickets} t WHERE {' AND '.join(page_where) or 'true'} "
             f"{qry.order_by(sort_sql, sort.descending)} LIMIT ?",
             [*sort_params, *page_params, *sort_params, limit + 1],
         )
+        if counted_here:
+            total = int(rows[0]["matches"]) if rows else 0
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = qry.encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["n"]) if more else None
@@ -452,4 +461,5 @@ def _position(cur: Any, table: str, application_name: str) -> int:
 
 def _row(r: dict[str, Any]) -> TicketRow:
     r.pop("sort_key", None)
+    r.pop("matches", None)
     return TicketRow(**r)
