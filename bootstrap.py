@@ -87,6 +87,9 @@ def bootstrap(
         app.log_reader = log_reader_for(app.recorder)
     if not settings.is_embedded and type(app.numbers) is NumberAllocator:
         app.numbers = SequenceNumbers(app.number_taken, app.factory.datastore)
+        if create_tables:  # `migrate`: the sequence is made with the tables
+            with _store_errors():
+                app.numbers.prepare()
     blobs = overrides.pop("blobs", None) or FileBlobStore(
         settings.data_dir / "blobs",
         durable=not settings.is_embedded or settings.sqlite_synchronous == "full",
@@ -197,9 +200,6 @@ def migrate(settings: Settings) -> None:
         try:
             services.access.seed()  # the default access policy, stored once as an event
             services.app.start_outbox()  # notifications begin here, not with the history
-            prepare = getattr(services.app.numbers, "prepare", None)
-            if prepare is not None:  # PostgreSQL: the ticket-number sequence
-                prepare()
         finally:
             services.close()
 
