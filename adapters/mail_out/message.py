@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, getaddresses
-from typing import Any
+from typing import Any, TypeVar
 
-from ledgerdesk.domain.outgoing import OutgoingMail
+from ledgerdesk.domain.outgoing import OutgoingMail, SendResult
 
 # Headers the builder sets itself; `mail.headers` may not replace them.
 RESERVED = frozenset(
@@ -102,6 +103,33 @@ _CONTENT_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 
 class UnsendableMail(ValueError):
     """The mail cannot be written as a valid message (a bad address or header): never retried."""
+
+
+P = TypeVar("P")
+
+
+def send_each(
+    mails: Sequence[OutgoingMail],
+    prepare: Callable[[OutgoingMail], P],
+    send: Callable[[str, P], tuple[SendResult, str | None]],
+) -> list[SendResult]:
+    """The transports' loop: each mail prepared (one that cannot be is a permanent failure of
+    its own) and sent; once `send` says the service is down (its second value), the rest fail
+    with that reason, to be tried again later, without being tried now."""
+    results: list[SendResult] = []
+    down: str | None = None
+    for mail in mails:
+        if down is not None:
+            results.append(SendResult(mail.key, ok=False, error=down))
+            continue
+        try:
+            prepared = prepare(mail)
+        except UnsendableMail as error:
+            results.append(SendResult(mail.key, ok=False, permanent=True, error=str(error)))
+            continue
+        result, down = send(mail.key, prepared)
+        results.append(result)
+    return results
 
 
 def one_line(value: str) -> str:

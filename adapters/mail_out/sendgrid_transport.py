@@ -30,6 +30,7 @@ from ledgerdesk.adapters.mail_out.message import (
     address,
     message_id,
     one_line,
+    send_each,
 )
 from ledgerdesk.adapters.mail_out.url import Query, masked, read_secret_file
 from ledgerdesk.domain.outgoing import OutgoingMail, SendResult
@@ -134,20 +135,7 @@ class SendGridTransport:
         self._client = SendGridAPIClient(api_key=config.api_key, host=config.host)
 
     def send_many(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
-        results: list[SendResult] = []
-        down: str | None = None
-        for mail in mails:
-            if down is not None:
-                results.append(SendResult(mail.key, ok=False, error=down))
-                continue
-            try:
-                body = payload(mail)
-            except UnsendableMail as error:
-                results.append(SendResult(mail.key, ok=False, permanent=True, error=str(error)))
-                continue
-            result, down = self._post(mail.key, body)
-            results.append(result)
-        return results
+        return send_each(mails, payload, self._post)
 
     def _post(self, key: str, body: dict[str, Any]) -> tuple[SendResult, str | None]:
         try:

@@ -16,7 +16,7 @@ import ssl
 import threading
 from collections.abc import Sequence
 
-from ledgerdesk.adapters.mail_out.message import UnsendableMail, build_message, envelope
+from ledgerdesk.adapters.mail_out.message import build_message, envelope, send_each
 from ledgerdesk.adapters.mail_out.smtp_config import SmtpConfig
 from ledgerdesk.domain.outgoing import OutgoingMail, SendResult
 from ledgerdesk.settings import SettingsError
@@ -25,6 +25,12 @@ from ledgerdesk.settings import SettingsError
 class ConnectionFailed(Exception):
     """Connecting, TLS or login failed: nothing can be sent until an operator or the server
     fixes it."""
+
+
+def _prepared(mail: OutgoingMail) -> tuple[bytes, str, list[str]]:
+    data = build_message(mail)
+    sender, recipients = envelope(mail)
+    return data, sender, recipients
 
 
 def _text(response: bytes | str) -> str:
@@ -133,24 +139,16 @@ class SmtpTransport:
 
     def send_many(self, mails: Sequence[OutgoingMail]) -> list[SendResult]:
         with self._lock:
-            results: list[SendResult] = []
-            down: str | None = None
-            for mail in mails:
-                if down is not None:
-                    results.append(SendResult(mail.key, ok=False, error=down))
-                    continue
-                try:
-                    data = build_message(mail)
-                    sender, recipients = envelope(mail)
-                except UnsendableMail as error:
-                    results.append(SendResult(mail.key, ok=False, permanent=True, error=str(error)))
-                    continue
-                try:
-                    results.append(self._send(mail.key, sender, recipients, data))
-                except ConnectionFailed as error:
-                    down = str(error)
-                    results.append(SendResult(mail.key, ok=False, error=down))
-            return results
+            return send_each(mails, _prepared, self._send_or_down)
+
+    def _send_or_down(
+        self, key: str, prepared: tuple[bytes, str, list[str]]
+    ) -> tuple[SendResult, str | None]:
+        data, sender, recipients = prepared
+        try:
+            return self._send(key, sender, recipients, data), None
+        except ConnectionFailed as error:
+            return SendResult(key, ok=False, error=str(error)), str(error)
 
     def _send(self, key: str, sender: str, recipients: list[str], data: bytes) -> SendResult:
         reused = self._connection is not None
