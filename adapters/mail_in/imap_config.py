@@ -19,7 +19,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
+
+from ledgerdesk.adapters.mail_out.url import Query
 
 Security = Literal["ssl", "starttls", "none"]
 Auth = Literal["login", "xoauth2"]
@@ -43,7 +45,6 @@ PARAMETERS = frozenset(
 )
 # RFC 3501 atom characters for a flag keyword (no specials, no wildcards, no backslash).
 KEYWORD_PATTERN = re.compile(r"[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|~]{1,64}")
-TRUE, FALSE = {"1", "yes", "true", "on"}, {"0", "no", "false", "off"}
 
 
 class MailboxConfigError(ValueError):
@@ -141,7 +142,7 @@ def parse_mailbox(url: str) -> MailboxConfig:
         raise MailboxConfigError(f"{shown}: the port is not a number") from None
     if parts.fragment:
         raise MailboxConfigError(f"{shown}: a mailbox URL has no #fragment")
-    query = _query(parts.query, shown)
+    query = Query(parts.query, PARAMETERS, "", shown, error=MailboxConfigError)
     username, password = unquote(parts.username or ""), unquote(parts.password or "")
     if not username:
         raise MailboxConfigError(f"{shown}: the URL names no user (imaps://USER:PASSWORD@host/)")
@@ -149,7 +150,7 @@ def parse_mailbox(url: str) -> MailboxConfig:
 
     security: Security = "ssl"
     if scheme == "imap":
-        security = "starttls" if _flag(query, "starttls", True, shown) else "none"
+        security = "starttls" if query.flag("starttls", True) else "none"
     elif "starttls" in query:
         raise MailboxConfigError(
             f"{shown}: imaps:// is TLS from the start; starttls is for imap://"
@@ -158,7 +159,7 @@ def parse_mailbox(url: str) -> MailboxConfig:
     auth = query.get("auth", "login").lower()
     if auth not in ("login", "xoauth2"):
         raise MailboxConfigError(f"{shown}: auth must be login or xoauth2, not {auth!r}")
-    token_file = Path(query["token_file"]).expanduser() if query.get("token_file") else None
+    token_file = query.path("token_file")
     token_command = tuple(shlex.split(query.get("token_command", "")))
     if auth == "xoauth2":
         if password:
@@ -180,7 +181,7 @@ def parse_mailbox(url: str) -> MailboxConfig:
     move_to = query.get("move_to", "")
     if move_to == folder:
         raise MailboxConfigError(f"{shown}: move_to names the polled folder itself")
-    cafile = Path(query["cafile"]).expanduser() if query.get("cafile") else None
+    cafile = query.path("cafile")
     return MailboxConfig(
         host=parts.hostname,
         port=port,
@@ -193,52 +194,12 @@ def parse_mailbox(url: str) -> MailboxConfig:
         folder=folder,
         move_to=move_to,
         keyword=keyword,
-        batch_size=_number(query, "batch", 200, shown, low=1, high=1000),
-        batch_bytes=_number(query, "batch_bytes", 20 * 1024 * 1024, shown, low=1, high=2**31),
+        batch_size=query.whole("batch", 200, low=1, high=1000),
+        batch_bytes=query.whole("batch_bytes", 20 * 1024 * 1024, low=1, high=2**31),
         cafile=cafile,
-        verify_tls=_flag(query, "verify", True, shown),
-        timeout=float(_number(query, "timeout", 60, shown, low=1, high=3600)),
+        verify_tls=query.flag("verify", True),
+        timeout=float(query.whole("timeout", 60, low=1, high=3600)),
     )
-
-
-def _query(text: str, shown: str) -> dict[str, str]:
-    values = parse_qs(text, keep_blank_values=True)
-    unknown = set(values) - PARAMETERS
-    if unknown:
-        raise MailboxConfigError(
-            f"{shown}: unknown parameter {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(PARAMETERS))})"
-        )
-    for name, given in values.items():
-        if len(given) > 1:
-            raise MailboxConfigError(f"{shown}: {name} is given twice")
-    return {name: given[0] for name, given in values.items()}
-
-
-def _flag(query: dict[str, str], name: str, default: bool, shown: str) -> bool:
-    value = query.get(name)
-    if value is None:
-        return default
-    if value.lower() in TRUE:
-        return True
-    if value.lower() in FALSE:
-        return False
-    raise MailboxConfigError(f"{shown}: {name} must be 1 or 0, not {value!r}")
-
-
-def _number(
-    query: dict[str, str], name: str, default: int, shown: str, *, low: int, high: int
-) -> int:
-    value = query.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise MailboxConfigError(f"{shown}: {name} must be a whole number") from None
-    if not low <= number <= high:
-        raise MailboxConfigError(f"{shown}: {name} must be between {low} and {high}")
-    return number
 
 
 def _without_password(url: str) -> str:

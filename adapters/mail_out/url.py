@@ -1,10 +1,12 @@
 """Small helpers for the transport URLs: query parameters, flags, numbers, masked display.
 
-Every error is a SettingsError naming the setting and showing the URL with its secrets masked.
+Every error is a SettingsError (or the error the caller names) naming the setting and showing
+the URL with its secrets masked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -39,8 +41,16 @@ def masked(url: str) -> str:
 class Query:
     """The query parameters of one URL, checked against the names a transport knows."""
 
-    def __init__(self, text: str, known: frozenset[str], setting: str, shown: str) -> None:
-        self.setting, self.shown = setting, shown
+    def __init__(
+        self,
+        text: str,
+        known: frozenset[str],
+        setting: str,
+        shown: str,
+        *,
+        error: Callable[[str], Exception] = SettingsError,
+    ) -> None:
+        self.setting, self.shown, self.error = setting, shown, error
         values = parse_qs(text, keep_blank_values=True)
         unknown = set(values) - known
         if unknown:
@@ -54,7 +64,8 @@ class Query:
         self.values = {name: given[0] for name, given in values.items()}
 
     def fail(self, problem: str) -> NoReturn:
-        raise SettingsError(f"{self.setting}={self.shown}: {problem}")
+        where = f"{self.setting}={self.shown}" if self.setting else self.shown
+        raise self.error(f"{where}: {problem}")
 
     def get(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
@@ -82,6 +93,18 @@ class Query:
             self.fail(f"{name} must be a number of seconds, not {value!r}")
         if not low <= number <= high:
             self.fail(f"{name} must be between {low:g} and {high:g}")
+        return number
+
+    def whole(self, name: str, default: int, *, low: int, high: int) -> int:
+        value = self.values.get(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.fail(f"{name} must be a whole number")
+        if not low <= number <= high:
+            self.fail(f"{name} must be between {low} and {high}")
         return number
 
     def path(self, name: str) -> Path | None:
