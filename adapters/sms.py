@@ -25,9 +25,9 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
 
-from ledgerdesk.adapters.mail_out.url import Query, masked
+from ledgerdesk.adapters.mail_out.url import Query, masked, split_url
 from ledgerdesk.domain.outgoing import SendResult, SmsTransport
-from ledgerdesk.settings import Settings, SettingsError
+from ledgerdesk.settings import Settings
 
 SETTING = "LEDGERDESK_SMS_URL"
 MAX_TEXT = 1600  # Twilio's limit for one message (it splits it into segments itself)
@@ -64,12 +64,7 @@ class HttpSmsConfig:
 
 def parse_sms_url(url: str) -> HttpSmsConfig:
     """Either URL form as the request to make for each message."""
-    shown = masked(url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise SettingsError(f"{SETTING}={shown}: the port is not a number") from None
+    parts, port, shown = split_url(url, SETTING)
     scheme = parts.scheme.lower()
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     own = {"to_field", "text_field", "timeout", "base_url", "from", "messaging_service_sid"}

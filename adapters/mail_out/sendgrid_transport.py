@@ -32,7 +32,7 @@ from ledgerdesk.adapters.mail_out.message import (
     one_line,
     send_each,
 )
-from ledgerdesk.adapters.mail_out.url import Query, masked, read_secret_file
+from ledgerdesk.adapters.mail_out.url import Query, read_secret_file, split_url
 from ledgerdesk.domain.outgoing import OutgoingMail, SendResult
 
 SETTING = "LEDGERDESK_MAIL_OUT"
@@ -48,8 +48,7 @@ class SendGridConfig:
 
 
 def parse_sendgrid_url(url: str) -> SendGridConfig:
-    shown = masked(url)
-    parts = urlsplit(url)
+    parts, _, shown = split_url(url, SETTING)
     query = Query(parts.query, PARAMETERS, SETTING, shown)
     if parts.scheme.lower() != "sendgrid" or parts.netloc or parts.path.strip("/"):
         query.fail("a SendGrid URL reads sendgrid:?key_file=PATH (or ?api_key=KEY)")

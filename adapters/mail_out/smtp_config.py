@@ -15,10 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
-from ledgerdesk.adapters.mail_out.url import Query, masked, read_secret_file
-from ledgerdesk.settings import SettingsError
+from ledgerdesk.adapters.mail_out.url import Query, read_secret_file, split_url
 
 Security = Literal["ssl", "starttls", "none"]
 SETTING = "LEDGERDESK_MAIL_OUT"
@@ -48,12 +47,7 @@ class SmtpConfig:
 
 
 def parse_smtp_url(url: str) -> SmtpConfig:
-    shown = masked(url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise SettingsError(f"{SETTING}={shown}: the port is not a number") from None
+    parts, port, shown = split_url(url, SETTING)
     scheme = parts.scheme.lower()
     query = Query(parts.query, PARAMETERS, SETTING, shown)
     if scheme not in DEFAULT_PORTS:

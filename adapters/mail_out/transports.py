@@ -9,13 +9,13 @@ sendgrid:?key_file=…       SendGrid's v3 API
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from ledgerdesk.adapters.mail_out.file_transport import FileTransport
 from ledgerdesk.adapters.mail_out.sendgrid_transport import SendGridTransport, parse_sendgrid_url
 from ledgerdesk.adapters.mail_out.smtp import SmtpTransport
 from ledgerdesk.adapters.mail_out.smtp_config import DEFAULT_PORTS, parse_smtp_url
-from ledgerdesk.adapters.mail_out.url import Query, masked
+from ledgerdesk.adapters.mail_out.url import Query, masked, split_url
 from ledgerdesk.domain.outgoing import MailTransport
 from ledgerdesk.settings import Settings, SettingsError
 
@@ -23,8 +23,7 @@ SETTING = "LEDGERDESK_MAIL_OUT"
 
 
 def file_transport_for(url: str, data_dir: Path) -> FileTransport:
-    shown = masked(url)
-    parts = urlsplit(url)
+    parts, _, shown = split_url(url, SETTING)
     query = Query(parts.query, frozenset({"fsync"}), SETTING, shown)
     if parts.netloc not in ("", "localhost"):
         query.fail("a file URL names a directory on this machine: file:/path/to/dir")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
 from ledgerdesk.settings import SettingsError
 
@@ -36,6 +36,21 @@ def masked(url: str) -> str:
         for name in [pair.partition("=")[0]]
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def split_url(url: str, setting: str) -> tuple[SplitResult, int | None, str]:
+    """The URL's parts, its port and its masked form; a malformed URL or port is a
+    SettingsError naming the setting, never a ValueError from deep inside."""
+    shown = masked(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        raise SettingsError(f"{setting}={shown}: the URL is malformed ({error})") from None
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError(f"{setting}={shown}: the port is not a number") from None
+    return parts, port, shown
 
 
 class Query:

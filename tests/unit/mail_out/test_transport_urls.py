@@ -73,6 +73,8 @@ def test_a_sendgrid_url_reads_its_key_from_a_file(tmp_path: Path) -> None:
         ("sendgrid:?key_file=/nonexistent/key", "cannot read"),
         ("sendgrid:?api_key=SG.x&host=ftp://x", "host must be"),
         ("file://otherhost/dir", "on this machine"),
+        ("file://[::1", "the URL is malformed"),
+        ("sendgrid://[bad", "the URL is malformed"),
     ],
 )
 def test_a_malformed_url_is_a_settings_error_naming_the_problem(url: str, problem: str) -> None:
