@@ -32,15 +32,8 @@ def test_serve_answers_health_and_openapi_on_loopback(ledgerdesk, tmp_path):
     log = tmp_path / "serve.log"
     server = ledgerdesk.popen("serve", "--port", str(port), log=log)
     try:
-        deadline = time.monotonic() + STARTUP
-        while True:
-            assert server.poll() is None, f"serve exited early:\n{log.read_text()}"
-            try:
-                status, body = _get(f"{base}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, f"no answer in {STARTUP} s:\n{log.read_text()}"
-                time.sleep(0.1)
+        _wait_for_health(base, server, log)
+        status, body = _get(f"{base}/health")
         assert status == 200 and json.loads(body)["status"] == "ok"
         status, body = _get(f"{base}/openapi.json")
         assert status == 200 and "/health" in json.loads(body)["paths"]
