@@ -7,7 +7,7 @@ store for exactly those (about a third of the cost per row).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -32,6 +32,47 @@ class SQLiteLogReader:
         with self._recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(self._sql, (start, limit))
             return [(r[0], r[1], r[2], r[3], _bytes(r[4])) for r in cursor.fetchall()]
+
+    def by_aggregate(
+        self, topics: Sequence[str], up_to: int, page: int
+    ) -> Generator[list[Row], None, None]:
+        """Events of these topics at or before a position, aggregate by aggregate (in the
+        order of their ids, each in version order), `page` rows at a time. The log is
+        append-only and positions are given in commit order, so what is at or before `up_to`
+        never changes: pages read in separate transactions add up to one consistent read."""
+        marks = ",".join("?" * len(topics))
+        sql = (
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {self._recorder.events_table_name} WHERE rowid <= ? AND topic IN ({marks}) "
+            "{after}ORDER BY originator_id, originator_version LIMIT ?"
+        )
+        after: tuple[str, int] | None = None
+        while True:
+            with self._recorder.datastore.transaction(commit=False) as cursor:
+                if after is None:
+                    cursor.execute(sql.format(after=""), [up_to, *topics, page])
+                else:
+                    cursor.execute(
+                        sql.format(after="AND (originator_id, originator_version) > (?, ?) "),
+                        [up_to, *topics, *after, page],
+                    )
+                rows = [(r[0], r[1], r[2], r[3], _bytes(r[4])) for r in cursor.fetchall()]
+            if rows:
+                yield rows
+            if len(rows) < page:
+                return
+            after = rows[-1][1], rows[-1][2]
+
+    def count(self, topics: Sequence[str], up_to: int) -> int:
+        """How many events of these topics are at or before a position."""
+        marks = ",".join("?" * len(topics))
+        with self._recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM {self._recorder.events_table_name} "
+                f"WHERE rowid <= ? AND topic IN ({marks})",
+                [up_to, *topics],
+            )
+            return int(cursor.fetchone()[0])
 
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of many aggregates in one query, in version order."""
@@ -65,6 +106,18 @@ class PostgresLogReader:
             schema=Identifier(recorder.datastore.schema),
             table=Identifier(recorder.events_table_name),
         )
+        table = SQL("{schema}.{table}").format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+        self._by_aggregate_sql = SQL(
+            "SELECT notification_id, replace(originator_id::text, '-', ''), originator_version, "
+            "topic, state FROM {table} WHERE notification_id <= %s AND topic = ANY(%s) "
+            "ORDER BY originator_id, originator_version"
+        ).format(table=table)
+        self._count_sql = SQL(
+            "SELECT count(*) FROM {table} WHERE notification_id <= %s AND topic = ANY(%s)"
+        ).format(table=table)
         self._events_sql = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
@@ -89,16 +142,42 @@ class PostgresLogReader:
     def rows(self, start: int, limit: int) -> list[Row]:
         with self._recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(self._sql, (start, limit))
-            return [
-                (
-                    r["notification_id"],
-                    r["replace"],
-                    r["originator_version"],
-                    r["topic"],
-                    _bytes(r["state"]),
-                )
-                for r in cursor.fetchall()
-            ]
+            return _pg_rows(cursor.fetchall())
+
+    def by_aggregate(
+        self, topics: Sequence[str], up_to: int, page: int
+    ) -> Generator[list[Row], None, None]:
+        """As SQLiteLogReader.by_aggregate (events are inserted under a table lock, so
+        positions are committed in order here too), through one server-side cursor: pages of
+        a keyset read would each be planned alone, and badly."""
+        datastore = self._recorder.datastore
+        with (
+            datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="ledgerdesk_by_aggregate") as cursor,
+        ):
+            cursor.execute(self._by_aggregate_sql, (up_to, list(topics)))
+            while rows := cursor.fetchmany(page):
+                yield _pg_rows(rows)
+
+    def count(self, topics: Sequence[str], up_to: int) -> int:
+        with self._recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._count_sql, (up_to, list(topics)))
+            found = cursor.fetchone()
+            return int(found["count"]) if found else 0
+
+
+def _pg_rows(rows: Sequence[dict[str, Any]]) -> list[Row]:
+    return [
+        (
+            r["notification_id"],
+            r["replace"],
+            r["originator_version"],
+            r["topic"],
+            _bytes(r["state"]),
+        )
+        for r in rows
+    ]
 
 
 def _bytes(state: Any) -> bytes:

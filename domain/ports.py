@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -45,6 +45,17 @@ class LogReader(Protocol):
 
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
         """Every stored event (eventsourcing StoredEvent) of many aggregates, in one read."""
+        ...
+
+    def by_aggregate(
+        self, topics: Sequence[str], up_to: int, page: int
+    ) -> Generator[list[LogRow], None, None]:
+        """Events of these topics at or before a position, aggregate by aggregate (ids in
+        order, each aggregate's events in version order), `page` rows at a time."""
+        ...
+
+    def count(self, topics: Sequence[str], up_to: int) -> int:
+        """How many events of these topics are at or before a position."""
         ...
 
 

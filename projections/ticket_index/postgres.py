@@ -192,6 +192,11 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
             self._insert_tracking(cur, tracking)
             self._notify_position(cur, tracking.notification_id)
 
+    def write_rows(self, changes: Changes) -> None:
+        with self.datastore.transaction(commit=True) as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")
+            self._write_rows(cur, changes)
+
     def _notify_position(self, cur: Any, position: int) -> None:
         cur.execute("SELECT pg_notify(%s, %s)", (self.tracking_channel, str(position)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -83,9 +84,19 @@ class Batch:
 
     def prefetch(self, events: Sequence[Any]) -> None:
         """Load in one query per table every stored row the events will change."""
-        tickets = {e.originator_id for e in events if type(e) in _TICKET_UPDATES}
-        users = {e.originator_id for e in events if type(e) in _USER_UPDATES}
-        departments = {e.originator_id for e in events if type(e) in _DEPARTMENT_UPDATES}
+        tickets, users, departments = set(), set(), set()
+        created = set()  # made in this batch: nothing stored to load
+        for e in events:
+            kind = type(e)
+            if kind in _CREATIONS:
+                created.add(e.originator_id)
+            elif kind in _TICKET_UPDATES:
+                tickets.add(e.originator_id)
+            elif kind in _USER_UPDATES:
+                users.add(e.originator_id)
+            elif kind in _DEPARTMENT_UPDATES:
+                departments.add(e.originator_id)
+        tickets, users, departments = tickets - created, users - created, departments - created
         c = self.changes
         self._loaded(self.view.load_tickets(tickets - c.tickets.keys()))
         c.users.update(self.view.load_users(users - c.users.keys()))
@@ -121,6 +132,7 @@ class Batch:
 
 class TicketIndexProjection(Projection[TicketIndexView]):
     name = "ticket_index"
+    per_aggregate = True  # a rebuild may read the log aggregate by aggregate (see `load`)
     topics = tuple(get_topic(c) for c in TICKET_EVENTS + USER_EVENTS + DEPARTMENT_EVENTS)
 
     def __init__(self, view: TicketIndexView, application_name: str = "LedgerDesk") -> None:
@@ -141,17 +153,33 @@ class TicketIndexProjection(Projection[TicketIndexView]):
         items = [item for item in items if item[1].notification_id > position]
         if not items:
             return
+        changes = self._apply([(event, tracking) for event, tracking in items if event is not None])
+        self.view.write(changes, items[-1][1], position)
+
+    def load(self, events: Sequence[Any]) -> Callable[[], None]:
+        """Apply events read aggregate by aggregate, for a rebuild's first pass; returns the
+        write of their rows (without tracking), for the caller to run. Each row of this view
+        depends only on its own aggregate's events, so they need not come in log order; a
+        caller that overlaps writes with the next `load` must not split an aggregate."""
+        untracked = Tracking(self.application_name, 0)  # unused while a batch is open
+        changes = self._apply([(event, untracked) for event in events])
+        return partial(self.view.write_rows, changes)
+
+    def loaded(self, position: int) -> None:
+        """Record that `load` covered the log up to a position (from nothing)."""
+        self.view.write(Changes(), Tracking(self.application_name, position), 0)
+
+    def _apply(self, items: Sequence[tuple[Any, Tracking]]) -> Changes:
         batch = Batch(self.view)
-        batch.prefetch([event for event, _ in items if event is not None])
+        batch.prefetch([event for event, _ in items])
         self._batch = batch
         try:
             for event, tracking in items:
-                if event is not None:
-                    self._handler(type(event))(self, event, tracking)
+                self._handler(type(event))(self, event, tracking)
         finally:
             self._batch = None
         batch.changes.count_deltas = batch.count_deltas()
-        self.view.write(batch.changes, items[-1][1], position)
+        return batch.changes
 
     def _handler(self, cls: type[Any]) -> Callable[[Any, Any, Tracking], None]:
         """process_event's implementation for a class, looked up once (a rebuild calls it for
@@ -337,3 +365,4 @@ class TicketIndexProjection(Projection[TicketIndexView]):
 _TICKET_UPDATES = frozenset(TICKET_EVENTS) - {Ticket.Opened}
 _USER_UPDATES = frozenset(USER_EVENTS) - {User.Created}
 _DEPARTMENT_UPDATES = frozenset(DEPARTMENT_EVENTS) - {Department.Created}
+_CREATIONS = frozenset({Ticket.Opened, User.Created, Department.Created})

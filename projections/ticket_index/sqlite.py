@@ -191,6 +191,10 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
             self._write_rows(cur, changes)
             self._insert_tracking(cur, tracking)
 
+    def write_rows(self, changes: Changes) -> None:
+        with self._immediate() as cur:
+            self._write_rows(cur, changes)
+
     def _write_rows(self, cur: Any, c: Changes) -> None:
         if c.users:
             cur.executemany(

@@ -203,6 +203,11 @@ class TicketIndexView(TrackingRecorder, ABC):
         """Write a batch and its tracking row in one transaction, if the view is still at
         `expected`; else raise TrackingMovedError and write nothing."""
 
+    @abstractmethod
+    def write_rows(self, changes: Changes) -> None:
+        """Write rows alone, without tracking: a rebuild's first pass, which reads the log
+        aggregate by aggregate into a shadow nobody else writes, then sets its position once."""
+
     # Rebuilding --------------------------------------------------------------------------------
 
     @abstractmethod

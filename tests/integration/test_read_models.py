@@ -6,6 +6,7 @@ import statistics
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import Tracking
@@ -561,6 +562,70 @@ def test_a_rebuild_gives_the_same_rows_and_keeps_serving_while_it_runs(corpus, p
     assert [r.number for r in after[4:]] == opened
     assert counters.total == 4 and index.counters(EVERYONE).total == 4 + len(opened)
     assert index_status(services).lag == 0
+
+
+def test_a_rebuild_read_aggregate_by_aggregate_in_small_pages_gives_the_same_index(
+    services, people, clock, index
+):
+    """The first pass reads the log ticket by ticket; pages of three events split tickets
+    (each has more), and batches then carry a ticket's events on to the next page."""
+    app, actor = services.app, people.agent.actor
+    opened = [
+        open_ticket(services, people.alice, subject=f"Ticket {i}", text=f"opening{i}").number
+        for i in range(5)
+    ]
+    for round_ in range(3):  # the tickets' events interleave in the log
+        clock.advance(timedelta(hours=1))
+        for i, number in enumerate(opened):
+            app.add_reply(number, actor=actor, text=f"reply{round_} for {i}")
+    app.add_note(opened[0], actor=actor, text="confidential remark")
+    app.assign(opened[1], people.agent.id, actor=people.admin.actor)
+    app.set_priority(opened[2], "urgent", actor=actor)
+    app.tag(opened[3], "vip", actor=actor)
+    app.add_participant(opened[3], people.bob.id, actor=actor)
+    app.change_status(opened[4], "resolved", actor=actor)
+    app.update_user(people.alice.id, actor=people.admin.actor, name="Alice Renamed")
+    caught_up_with_the_log(services)
+    query = TicketQuery(limit=200, sort="number")
+    searches: list[dict[str, Any]] = [
+        {"text": "confidential"}, {"text": "reply2"}, {"text": "opening3"}, {"person": "renamed"},
+        {"tags": ["vip"]}, {"status": ["resolved"]}, {"priority": ["urgent"]},
+    ]  # fmt: skip
+    before = [index.search(query, EVERYONE).items, index.counters(EVERYONE)]
+    before += [numbers(services, **search) for search in searches]
+    for_bob = numbers(services, Scope.requester(people.bob.id))
+
+    read = services.projections.rebuild("ticket_index", batch_size=3)
+    caught_up_with_the_log(services)
+
+    assert read >= 5 * 5  # each ticket: opened, its message, three replies, and more
+    after = [index.search(query, EVERYONE).items, index.counters(EVERYONE)]
+    after += [numbers(services, **search) for search in searches]
+    assert after == before
+    assert all(before[2:]), "every search finds something"
+    assert numbers(services, Scope.requester(people.bob.id)) == for_bob == [opened[3]]
+    assert index_status(services).lag == 0
+
+
+def test_the_log_read_aggregate_by_aggregate_stops_at_its_position_and_topics(services, people):
+    reader = services.app.log_reader
+    first = open_ticket(services, people.alice, subject="One")
+    second = open_ticket(services, people.bob, subject="Two")
+    up_to = services.app.recorder.max_notification_id()
+    services.app.add_reply(first.number, actor=people.agent.actor, text="after the position")
+    topics = sorted(services.projections.projections["ticket_index"].topics)
+
+    pages = list(reader.by_aggregate(topics, up_to, 2))
+    rows = [row for page in pages for row in page]
+
+    assert all(len(page) <= 2 for page in pages) and len(pages) >= 3
+    assert all(row[0] <= up_to and row[3] in topics for row in rows)
+    keys = [(row[1], row[2]) for row in rows]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    ours = {first.id.hex, second.id.hex}
+    assert [row[2] for row in rows if row[1] == first.id.hex] == [1, 2]  # opened, its message
+    assert ours <= {row[1] for row in rows}
+    assert reader.count(topics, up_to) == len(rows)
 
 
 def index_status(services):  # type: ignore[no-untyped-def]
