@@ -63,15 +63,13 @@ class SQLiteLogReader:
                 return
             after = rows[-1][1], rows[-1][2]
 
-    def count(self, topics: Sequence[str], up_to: int) -> int:
-        """How many events of these topics are at or before a position."""
-        marks = ",".join("?" * len(topics))
+    def count(self, up_to: int, topics: Sequence[str] | None = None) -> int:
+        """How many events (of these topics) are at or before a position."""
+        sql = f"SELECT count(*) FROM {self._recorder.events_table_name} WHERE rowid <= ?"
+        if topics is not None:
+            sql += f" AND topic IN ({','.join('?' * len(topics))})"
         with self._recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(
-                f"SELECT count(*) FROM {self._recorder.events_table_name} "
-                f"WHERE rowid <= ? AND topic IN ({marks})",
-                [up_to, *topics],
-            )
+            cursor.execute(sql, [up_to, *(topics or ())])
             return int(cursor.fetchone()[0])
 
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
@@ -115,9 +113,13 @@ class PostgresLogReader:
             "topic, state FROM {table} WHERE notification_id <= %s AND topic = ANY(%s) "
             "ORDER BY originator_id, originator_version"
         ).format(table=table)
-        self._count_sql = SQL(
-            "SELECT count(*) FROM {table} WHERE notification_id <= %s AND topic = ANY(%s)"
-        ).format(table=table)
+        self._count_sql = {
+            chosen: SQL(
+                "SELECT count(*) FROM {table} WHERE notification_id <= %s"
+                + (" AND topic = ANY(%s)" if chosen else "")
+            ).format(table=table)
+            for chosen in (False, True)
+        }
         self._events_sql = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s::uuid[]) ORDER BY originator_id, originator_version"
@@ -160,9 +162,12 @@ class PostgresLogReader:
             while rows := cursor.fetchmany(page):
                 yield _pg_rows(rows)
 
-    def count(self, topics: Sequence[str], up_to: int) -> int:
+    def count(self, up_to: int, topics: Sequence[str] | None = None) -> int:
         with self._recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._count_sql, (up_to, list(topics)))
+            if topics is None:
+                cursor.execute(self._count_sql[False], (up_to,))
+            else:
+                cursor.execute(self._count_sql[True], (up_to, list(topics)))
             found = cursor.fetchone()
             return int(found["count"]) if found else 0
 

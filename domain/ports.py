@@ -54,8 +54,8 @@ class LogReader(Protocol):
         order, each aggregate's events in version order), `page` rows at a time."""
         ...
 
-    def count(self, topics: Sequence[str], up_to: int) -> int:
-        """How many events of these topics are at or before a position."""
+    def count(self, up_to: int, topics: Sequence[str] | None = None) -> int:
+        """How many events (of these topics, or all) are at or before a position."""
         ...
 
 

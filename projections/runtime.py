@@ -565,7 +565,7 @@ class ProjectionRuntime:
         the log up to its current head, read aggregate by aggregate, so each row is written
         once, whole, instead of once per batch that touches it. Returns the position covered
         (set as the shadow's tracking position; the usual catch-up goes on from there) and
-        the events read.
+        how many events of the log it covered.
 
         Three stages overlap: a helper reads and decodes the next batch, this thread applies
         one, and another helper writes the one before (the store works while Python does).
@@ -575,7 +575,7 @@ class ProjectionRuntime:
         if not up_to:
             return 0, 0
         topics = sorted(projection.topics)
-        total = reader.count(topics, up_to)
+        total = reader.count(up_to, topics)
         decode = self.decoder.event
         pages = reader.by_aggregate(topics, up_to, batch_size)
         carried: list[LogRow] = []  # the last aggregate of a page, whose events may go on
@@ -614,4 +614,6 @@ class ProjectionRuntime:
         finally:
             pages.close()
         projection.loaded(up_to)
-        return up_to, done
+        # The log's events up to the position, as the catch-up counts them (the others were
+        # skipped by the read itself).
+        return up_to, reader.count(up_to)
