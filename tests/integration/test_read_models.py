@@ -564,6 +564,41 @@ def test_a_rebuild_gives_the_same_rows_and_keeps_serving_while_it_runs(corpus, p
     assert index_status(services).lag == 0
 
 
+@pytest.mark.parametrize("plan_sorts_every_match", [True, False])
+def test_a_text_search_counts_its_matches_whichever_way_the_plan_reads_them(
+    services, people, index, monkeypatch, plan_sorts_every_match
+):
+    """PostgreSQL counts a text search's matches in the page's own pass when its plan sorts
+    them all anyway, and apart when it walks a sort index (a broad word): same totals."""
+    if services.settings.is_embedded:
+        pytest.skip("PostgreSQL's plans only")
+    for i in range(5):
+        open_ticket(services, people.alice, subject=f"Toner {i}", text="toner is low")
+    open_ticket(services, people.bob, subject="Other", text="nothing to see")
+    caught_up(services)
+    view = services.ticket_index
+    monkeypatch.setattr(view, "_sorts_every_match", lambda sql, params: plan_sorts_every_match)
+
+    first = view.search(TicketQuery(text="toner", limit=2), EVERYONE)
+    rest = view.search(TicketQuery(text="toner", limit=2, cursor=first.next_cursor), EVERYONE)
+    whole = view.search(TicketQuery(text="toner", limit=10), EVERYONE)
+    none = view.search(TicketQuery(text="printer", limit=10), EVERYONE)
+
+    assert (first.total, rest.total, whole.total, none.total) == (5, 5, 5, 0)
+    assert len(whole.items) == 5 and whole.total_exact and whole.next_cursor is None
+    assert not none.items
+
+
+def test_postgresql_plans_a_small_text_search_as_sorting_every_match(services, people, index):
+    if services.settings.is_embedded:
+        pytest.skip("PostgreSQL's plans only")
+    view = services.ticket_index
+    assert view._sorts_every_match(
+        f"SELECT n FROM {view.tickets} t ORDER BY updated_at + interval '0' LIMIT ?", [5]
+    )
+    assert not view._sorts_every_match(f"SELECT n FROM {view.tickets} t WHERE n = ?", [5])
+
+
 def test_a_rebuild_read_aggregate_by_aggregate_in_small_pages_gives_the_same_index(
     services, people, clock, index
 ):
