@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,6 +43,7 @@ def create_app(services: Services, *, projects: bool = True) -> FastAPI:
             services.projections.start(background=not services.settings.queue_url)
         else:
             services.projections.watch()
+        settle_memory()
         yield
         committer.stop()
         services.close()
@@ -79,6 +81,15 @@ def create_app(services: Services, *, projects: bool = True) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=MAX_BODY, larger={"/inbound/": inbound.MAX_MAIL})
     return app
+
+
+def settle_memory() -> None:
+    """Move everything made while starting (modules, routes, models, the policy: most of the
+    process's objects) out of the cyclic collector's reach. Its full collections otherwise
+    rescan them every few seconds under load, finding nothing, for 40-70 ms each, while the
+    requests in flight in this process wait: the slowest percent of answers."""
+    gc.collect()
+    gc.freeze()
 
 
 def worker_app() -> FastAPI:

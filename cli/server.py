@@ -42,7 +42,7 @@ def serve_command(
     """Serve the API (and, on the embedded default, everything else) until stopped."""
     import uvicorn
 
-    from ledgerdesk.api.app import create_app
+    from ledgerdesk.api.app import create_app, settle_memory
 
     settings = Settings.from_env()
     if workers > 1 and settings.is_embedded:
@@ -106,6 +106,7 @@ def serve_command(
             # The API processes save and read; this one projects for all of them (they follow
             # its progress through the read models' tracking channel: read your writes).
             services.projections.start(background=not settings.queue_url)
+            settle_memory()
             err_console.print(f"Serving from {workers} API processes; this one projects.")
             uvicorn.run(
                 "ledgerdesk.api.app:worker_app",
