@@ -10,6 +10,10 @@ numbers the store already has (a restored database). Numbers taken by a unit of 
 not saved (a conflict re-runs it) go back to this process and are handed out again first, if
 still free; a command refused inside a batch after taking its number, or a process stopping
 with numbers handed back, leaves them unused. Numbers are unique and nearly gapless.
+
+A group commit that will open k tickets reserves k numbers in one round trip (`reserve`)
+rather than asking once per ticket inside its transaction; what it does not use is handed
+back like the numbers of a unit that was not saved.
 """
 
 from __future__ import annotations
@@ -44,10 +48,23 @@ class SequenceNumbers(NumberAllocator):
             cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {self._sequence}")
         self._forward_to(self.highest_taken())
 
+    def reserve(self, count: int) -> None:
+        with self._lock:
+            count -= len(self._returned)  # handed-back numbers go out first
+        if count > 0:
+            self._reserved().extend(self._nextvals(count))
+
     def allocate(self) -> int:
         with self._lock:
             number = self._free_returned()
             check, self._check = self._check, False
+        reserved = self._reserved()
+        if number is None and reserved:
+            number = reserved.pop(0)
+            for _ in range(1000 if check else 0):  # as below
+                if not self._exists(number):
+                    break
+                number = reserved.pop(0) if reserved else self._nextval()
         if number is None:
             number = self._nextval()
             # After a conflict, or at a process's first number: skip any the store already has
@@ -64,17 +81,25 @@ class SequenceNumbers(NumberAllocator):
             self._check = True
 
     def unit_ended(self, committed: bool) -> None:
-        pending = self._pending()
-        if not committed and pending:
+        pending, reserved = self._pending(), self._reserved()
+        unused = reserved if committed else pending + reserved
+        if unused:
             with self._lock:
-                for number in pending:
+                for number in unused:
                     heapq.heappush(self._returned, number)
         pending.clear()
+        reserved.clear()
 
     def _nextval(self) -> int:
+        return self._nextvals(1)[0]
+
+    def _nextvals(self, count: int) -> list[int]:
         with self._datastore.transaction(commit=True) as cur:
-            cur.execute("SELECT nextval(%s::regclass) AS n", (self._sequence,))
-            return int(cur.fetchone()["n"])
+            cur.execute(
+                "SELECT nextval(%s::regclass) AS n FROM generate_series(1, %s)",
+                (self._sequence, count),
+            )
+            return sorted(int(row["n"]) for row in cur.fetchall())
 
     def _forward_to(self, highest: int) -> None:
         """Move the sequence up to `highest` (never down: another process may be past it)."""
@@ -93,6 +118,13 @@ class SequenceNumbers(NumberAllocator):
         if pending is None:
             pending = self._local.pending = []
         return pending
+
+    def _reserved(self) -> list[int]:
+        """Numbers this thread's current unit of work reserved and has yet to take."""
+        reserved: list[int] | None = getattr(self._local, "reserved", None)
+        if reserved is None:
+            reserved = self._local.reserved = []
+        return reserved
 
     def _free_returned(self) -> int | None:
         while self._returned:

@@ -30,10 +30,11 @@ class Committed(Generic[T]):
 
 
 class _Item:
-    __slots__ = ("command", "future")
+    __slots__ = ("command", "future", "numbers")
 
-    def __init__(self, command: Callable[[], Any]) -> None:
+    def __init__(self, command: Callable[[], Any], numbers: int) -> None:
         self.command = command
+        self.numbers = numbers
         self.future: Future[Committed[Any]] = Future()
 
 
@@ -48,10 +49,11 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._stopped = False
 
-    def submit(self, command: Callable[[], T]) -> Future[Committed[T]]:
+    def submit(self, command: Callable[[], T], *, numbers: int = 0) -> Future[Committed[T]]:
         """Queue a command (a callable that may raise DomainError); its future resolves once
-        it is saved with the others, or with its error."""
-        item = _Item(command)
+        it is saved with the others, or with its error. `numbers`: how many tickets it opens
+        (the batch reserves their numbers in one round trip)."""
+        item = _Item(command, numbers)
         with self._lock:
             if self._stopped:
                 raise RuntimeError("the committer has stopped")
@@ -100,7 +102,9 @@ class GroupCommitter:
     def _commit(self, items: list[_Item]) -> None:
         before = self.app.last_position
         try:
-            results = self.app.batch([item.command for item in items])
+            results = self.app.batch(
+                [item.command for item in items], numbers=sum(item.numbers for item in items)
+            )
         except DomainError as error:  # the whole batch failed (store down, endless conflicts)
             for item in items:
                 item.future.set_exception(error)

@@ -89,7 +89,7 @@ async def open_ticket(
 
     # An async route: the request holds no worker thread while its command waits for the
     # committer and its effect waits for the read models.
-    committed = await asyncio.wrap_future(committer.submit(command))
+    committed = await asyncio.wrap_future(committer.submit(command, numbers=1))
     await settled_at(services, committed.position)  # read your writes
     ticket, people = committed.value
     response.headers["Location"] = f"/tickets/{ticket.number}"

@@ -127,16 +127,19 @@ class Core(Application[UUID]):
         return self._in_unit(command)
 
     def batch(
-        self, commands: Sequence[Callable[[], T]], *, atomic: bool = False
+        self, commands: Sequence[Callable[[], T]], *, atomic: bool = False, numbers: int = 0
     ) -> list[T | DomainError]:
         """Group commit: run many commands and save all their changes in one transaction.
 
         A command refused by the domain gives its error in the result list and changes
         nothing; the others are saved together. With `atomic=True` one refusal saves nothing
-        and is raised. On a concurrent write the batch is re-run.
+        and is raised. On a concurrent write the batch is re-run. `numbers`: how many tickets
+        the commands will likely open (their numbers are then reserved together).
         """
 
         def run_all(_: UnitOfWork) -> list[T | DomainError]:
+            if numbers:
+                self.numbers.reserve(numbers)
             results: list[T | DomainError] = []
             for command in commands:
                 try:

@@ -26,6 +26,10 @@ class NumberAllocator:
             self._next += 1
             return number
 
+    def reserve(self, count: int) -> None:
+        """This thread's unit of work is about to take about `count` numbers (a group commit
+        of ticket creations). The counter needs no round trips; see SequenceNumbers."""
+
     def resync(self) -> None:
         """Forget the counter: the next allocation looks at the store again."""
         with self._lock:

@@ -130,6 +130,27 @@ def test_numbers_of_a_unit_that_was_not_saved_are_handed_out_again(services, peo
     assert open_ticket(services, people.alice).number == "T-2"
 
 
+def test_a_batch_reserves_its_numbers_together_and_hands_back_what_it_did_not_use(
+    services, people, monkeypatch
+):
+    """The API's group commit tells the batch how many tickets it opens: PostgreSQL hands out
+    their numbers in one round trip; unused ones go out first afterwards (both stores)."""
+    app, numbers = services.app, services.app.numbers
+    asked: list[int] = []
+    if hasattr(numbers, "_nextvals"):  # the sequence (PostgreSQL)
+        nextvals = numbers._nextvals
+        monkeypatch.setattr(numbers, "_nextvals", lambda n: asked.append(n) or nextvals(n))
+
+    def opening() -> str:
+        return open_ticket(services, people.alice).number
+
+    assert app.batch([opening] * 3, numbers=5) == ["T-1", "T-2", "T-3"]
+    assert opening() == "T-4"
+    assert app.batch([opening], numbers=1) == ["T-5"]
+    assert opening() == "T-6"
+    assert asked == ([5, 1] if hasattr(numbers, "_nextvals") else [])
+
+
 def test_an_atomic_batch_with_one_refusal_saves_nothing(services, people):
     app = services.app
     number = open_ticket(services, people.alice).number

@@ -22,7 +22,7 @@ class FakeApp:
         self.gate = threading.Event()
         self.entered = threading.Event()
 
-    def batch(self, commands: Sequence[Callable[[], Any]]) -> list[Any]:
+    def batch(self, commands: Sequence[Callable[[], Any]], numbers: int = 0) -> list[Any]:
         self.entered.set()
         self.gate.wait(5)
         results: list[Any] = []
