@@ -4,7 +4,9 @@
 process; prints tickets/s, latency percentiles and the server's CPU time per ticket.
 `--store sqlite|postgres|both` (default: both, PostgreSQL only when
 LEDGERDESK_BENCH_DATABASE_URL or LEDGERDESK_TEST_DATABASE_URL is set; a fresh schema, dropped
-afterwards).
+afterwards). PostgreSQL is served as docker-compose.yml serves it: `--workers 2`, and, when
+LEDGERDESK_BENCH_REDIS_URL (or LEDGERDESK_TEST_REDIS_URL) is set, a Redis queue with
+`ledgerdesk worker` beside the server keeping the outbox.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Coroutine, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -104,6 +106,21 @@ def served(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def working(env: dict[str, str], log: Path | None = None) -> Iterator[int]:
+    """A `ledgerdesk worker` process (the outbox, mail out and the scheduler, with a queue);
+    yields its pid."""
+    out = log.open("ab") if log else subprocess.DEVNULL
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ledgerdesk.cli", "worker"], env=env, stdout=out, stderr=out
+    )
+    try:
+        yield worker.pid
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
 
 
 def _free_port() -> int:
@@ -222,6 +239,8 @@ def main() -> None:
     args = parser.parse_args()
     extra = Settings.from_env().extra
     pg_url = extra.get("BENCH_DATABASE_URL") or extra.get("TEST_DATABASE_URL", "")
+    # PostgreSQL runs with a Redis queue and a worker, as deployed, when Redis is given.
+    args.queue_url = extra.get("BENCH_REDIS_URL") or extra.get("TEST_REDIS_URL", "")
     for store in ["sqlite", "postgres"] if args.store == "both" else [args.store]:
         if store == "postgres" and not pg_url:
             print("# postgres: skipped (set LEDGERDESK_BENCH_DATABASE_URL)", flush=True)
@@ -230,10 +249,13 @@ def main() -> None:
 
 
 def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
-    # SQLite as `make run` serves it; PostgreSQL as docker-compose.yml does (several API
-    # processes, and nginx in front logging the requests).
+    # SQLite as `make run` serves it; PostgreSQL as docker-compose.yml does: several API
+    # processes (nginx in front logging the requests), a Redis queue, and `ledgerdesk worker`
+    # keeping the outbox and sending mail (its CPU counts with the server's).
     options = ["--workers", str(args.workers), "--no-access-log"] if store == "postgres" else []
-    print(f"# {store}: ledgerdesk serve {' '.join(options)}", flush=True)
+    queue_url = args.queue_url if store == "postgres" else ""
+    worker = " + ledgerdesk worker (Redis queue)" if queue_url else ""
+    print(f"# {store}: ledgerdesk serve {' '.join(options)}{worker}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         settings = Settings(data_dir=Path(tmp), secret_key="bench-secret")
@@ -243,6 +265,9 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
             url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema={schema}"
             settings = settings.with_changes(database_url=url)
             env["LEDGERDESK_DATABASE_URL"] = url
+        if queue_url:
+            env["LEDGERDESK_QUEUE_URL"] = queue_url
+            settings = settings.with_changes(queue_url=queue_url)
         migrate(settings)
         svc = bootstrap(settings)
         agent = svc.app.create_user(
@@ -253,16 +278,24 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
         )
         svc.close()
         try:
-            with served(env, args.server_log, options) as server:
+            with (
+                served(env, args.server_log, options) as server,
+                working(env, args.server_log) if queue_url else nullcontext(0) as worker_pid,
+            ):
                 token = httpx.post(
                     f"{server.base}/auth/login", json={"email": agent.email, "password": PASSWORD}
                 ).json()["access_token"]
                 _run(_load(server.base, token, args.clients, 2))  # warm up
-                cpu_before = tree_cpu_seconds(server.pid)
+
+                def cpu_now() -> float:
+                    worker_cpu = process_cpu_seconds(worker_pid) if worker_pid else 0.0
+                    return tree_cpu_seconds(server.pid) + worker_cpu
+
+                cpu_before = cpu_now()
                 latencies, errors, elapsed = _run(
                     _load(server.base, token, args.clients, args.seconds)
                 )
-                cpu = tree_cpu_seconds(server.pid) - cpu_before
+                cpu = cpu_now() - cpu_before
         finally:
             if pg_url:
                 import psycopg

@@ -139,7 +139,12 @@ def test_a_batch_reserves_its_numbers_together_and_hands_back_what_it_did_not_us
     asked: list[int] = []
     if hasattr(numbers, "_nextvals"):  # the sequence (PostgreSQL)
         nextvals = numbers._nextvals
-        monkeypatch.setattr(numbers, "_nextvals", lambda n: asked.append(n) or nextvals(n))
+
+        def counted(count: int) -> list[int]:
+            asked.append(count)
+            return nextvals(count)
+
+        monkeypatch.setattr(numbers, "_nextvals", counted)
 
     def opening() -> str:
         return open_ticket(services, people.alice).number
