@@ -158,6 +158,9 @@ class PostgresLogReader:
             conn.transaction(),
             conn.cursor(name="ledgerdesk_by_aggregate") as cursor,
         ):
+            # The transaction stays open, idle, while each page is applied and written: the
+            # datastore's idle-in-transaction timeout (5 s) would end it under a slow batch.
+            conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             cursor.execute(self._by_aggregate_sql, (up_to, list(topics)))
             while rows := cursor.fetchmany(page):
                 yield _pg_rows(rows)

@@ -39,6 +39,7 @@ class SequenceNumbers(NumberAllocator):
         # sequence may be behind the store (restored, or numbers written before it existed).
         self._check = True
         self._returned: list[int] = []  # a heap: the lowest goes out first
+        self._spare: list[int] = []  # reserved and never taken: no one else has them
         self._local = threading.local()
 
     def prepare(self) -> None:
@@ -50,7 +51,7 @@ class SequenceNumbers(NumberAllocator):
 
     def reserve(self, count: int) -> None:
         with self._lock:
-            count -= len(self._returned)  # handed-back numbers go out first
+            count -= len(self._returned) + len(self._spare)  # those go out first
         if count > 0:
             self._reserved().extend(self._nextvals(count))
 
@@ -58,21 +59,14 @@ class SequenceNumbers(NumberAllocator):
         with self._lock:
             number = self._free_returned()
             check, self._check = self._check, False
-        reserved = self._reserved()
-        if number is None and reserved:
-            number = reserved.pop(0)
-            for _ in range(1000 if check else 0):  # as below
-                if not self._exists(number):
-                    break
-                number = reserved.pop(0) if reserved else self._nextval()
         if number is None:
-            number = self._nextval()
+            number = self._fresh()
             # After a conflict, or at a process's first number: skip any the store already has
             # (one look-up each; far behind, `migrate` brings the sequence up in one step).
             for _ in range(1000 if check else 0):
                 if not self._exists(number):
                     break
-                number = self._nextval()
+                number = self._fresh()
         self._pending().append(number)
         return number
 
@@ -82,13 +76,23 @@ class SequenceNumbers(NumberAllocator):
 
     def unit_ended(self, committed: bool) -> None:
         pending, reserved = self._pending(), self._reserved()
-        unused = reserved if committed else pending + reserved
-        if unused:
+        if reserved or (pending and not committed):
             with self._lock:
-                for number in unused:
+                for number in reserved:  # fresh from the sequence: no look-up needed
+                    heapq.heappush(self._spare, number)
+                for number in [] if committed else pending:  # looked up before reuse
                     heapq.heappush(self._returned, number)
         pending.clear()
         reserved.clear()
+
+    def _fresh(self) -> int:
+        """A number from the sequence no one has taken: a spare one, one this unit reserved, or
+        the next."""
+        with self._lock:
+            if self._spare:
+                return heapq.heappop(self._spare)
+        reserved = self._reserved()
+        return reserved.pop(0) if reserved else self._nextval()
 
     def _nextval(self) -> int:
         return self._nextvals(1)[0]

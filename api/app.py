@@ -31,9 +31,11 @@ from ledgerdesk.settings import Settings
 MAX_BODY = 2 * 1024 * 1024  # JSON bodies; attachments come through mail or uploads
 
 
-def create_app(services: Services, *, projects: bool = True) -> FastAPI:
+def create_app(services: Services, *, projects: bool = True, server: bool = False) -> FastAPI:
     """The API over `services`. It keeps the read models current itself unless `projects` is
-    false (`serve --workers N`: another process projects, this one follows its progress)."""
+    false (`serve --workers N`: another process projects, this one follows its progress).
+    `server`: this process serves until it exits (`ledgerdesk serve`), so what it made while
+    starting can be frozen out of the garbage collector's way (see `settle_memory`)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -43,7 +45,8 @@ def create_app(services: Services, *, projects: bool = True) -> FastAPI:
             services.projections.start(background=not services.settings.queue_url)
         else:
             services.projections.watch()
-        settle_memory()
+        if server:
+            settle_memory()
         yield
         committer.stop()
         services.close()
@@ -89,13 +92,13 @@ def settle_memory() -> None:
     rescan them every few seconds under load, finding nothing, for 40-70 ms each, while the
     requests in flight in this process wait: the slowest percent of answers."""
     gc.collect()
-    gc.freeze()
+    gc.freeze()  # for the process's life: frozen objects are never collected (`serve` only)
 
 
 def worker_app() -> FastAPI:
     """One of `serve --workers N`'s API processes (uvicorn calls this in each): settings from
     the environment, read models projected by the `serve` process."""
-    return create_app(bootstrap(Settings.from_env()), projects=False)
+    return create_app(bootstrap(Settings.from_env()), projects=False, server=True)
 
 
 class BodyLimit:

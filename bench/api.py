@@ -79,20 +79,31 @@ class Server:
 
 
 @contextmanager
+def _process(args: Sequence[str], env: dict[str, str], log: Path | None) -> Iterator[Any]:
+    """`python -m ledgerdesk.cli <args>`, its output to `log`; stopped (killed if need be)."""
+    with log.open("wb") if log else open(os.devnull, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ledgerdesk.cli", *args], env=env, stdout=out, stderr=out
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
 def served(
     env: dict[str, str], log: Path | None = None, options: Sequence[str] = ()
 ) -> Iterator[Server]:
     """A `ledgerdesk serve [options]` process on a free loopback port, answering /health."""
     port = _free_port()
-    out = log.open("wb") if log else subprocess.DEVNULL
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ledgerdesk.cli", "serve", "--port", str(port), *options],
-        env=env,
-        stdout=out,
-        stderr=out,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with _process(["serve", "--port", str(port), *options], env, log) as server:
+        base = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
@@ -103,24 +114,15 @@ def served(
                 raise RuntimeError(f"the server exited with {server.returncode}")
             time.sleep(0.1)
         yield Server(base, server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @contextmanager
-def working(env: dict[str, str], log: Path | None = None) -> Iterator[int]:
-    """A `ledgerdesk worker` process (the outbox, mail out and the scheduler, with a queue);
-    yields its pid."""
-    out = log.open("ab") if log else subprocess.DEVNULL
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "ledgerdesk.cli", "worker"], env=env, stdout=out, stderr=out
-    )
-    try:
-        yield worker.pid
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+def working(env: dict[str, str], log: Path | None = None) -> Iterator[Any]:
+    """A `ledgerdesk worker` process (the outbox, mail out and the scheduler, with a queue),
+    its output beside the server's log."""
+    worker_log = log.with_name(log.name + ".worker") if log else None
+    with _process(["worker"], env, worker_log) as worker:
+        yield worker
 
 
 def _free_port() -> int:
@@ -254,8 +256,8 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
     # keeping the outbox and sending mail (its CPU counts with the server's).
     options = ["--workers", str(args.workers), "--no-access-log"] if store == "postgres" else []
     queue_url = args.queue_url if store == "postgres" else ""
-    worker = " + ledgerdesk worker (Redis queue)" if queue_url else ""
-    print(f"# {store}: ledgerdesk serve {' '.join(options)}{worker}", flush=True)
+    beside = " + ledgerdesk worker (Redis queue)" if queue_url else ""
+    print(f"# {store}: ledgerdesk serve {' '.join(options)}{beside}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         settings = Settings(data_dir=Path(tmp), secret_key="bench-secret")
@@ -279,8 +281,8 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
         svc.close()
         try:
             with (
+                working(env, args.server_log) if queue_url else nullcontext() as worker,
                 served(env, args.server_log, options) as server,
-                working(env, args.server_log) if queue_url else nullcontext(0) as worker_pid,
             ):
                 token = httpx.post(
                     f"{server.base}/auth/login", json={"email": agent.email, "password": PASSWORD}
@@ -288,7 +290,9 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
                 _run(_load(server.base, token, args.clients, 2))  # warm up
 
                 def cpu_now() -> float:
-                    worker_cpu = process_cpu_seconds(worker_pid) if worker_pid else 0.0
+                    if worker is not None and worker.poll() is not None:
+                        raise RuntimeError(f"ledgerdesk worker exited with {worker.returncode}")
+                    worker_cpu = process_cpu_seconds(worker.pid) if worker is not None else 0.0
                     return tree_cpu_seconds(server.pid) + worker_cpu
 
                 cpu_before = cpu_now()

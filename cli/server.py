@@ -96,7 +96,7 @@ def serve_command(
     try:
         if workers == 1:
             uvicorn.run(
-                create_app(services),
+                create_app(services, server=True),
                 host=host,
                 port=port,
                 log_level="info",

@@ -432,9 +432,13 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         nodes = [plan]
         while nodes:
             node = nodes.pop()
-            if "Sort" in node["Node Type"]:
+            if node["Node Type"] == "Sort":  # not "Incremental Sort": that one stops early
                 return True
-            nodes.extend(node.get("Plans", ()))
+            nodes.extend(  # the rows' own path, not a sub-query's (a filter's IN (SELECT …))
+                child
+                for child in node.get("Plans", ())
+                if child.get("Parent Relationship") not in ("InitPlan", "SubPlan")
+            )
         return False
 
     def _count(self, where: list[str], params: list[Any]) -> int:
