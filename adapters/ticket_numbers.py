@@ -12,8 +12,8 @@ still free; a command refused inside a batch after taking its number, or a proce
 with numbers handed back, leaves them unused. Numbers are unique and nearly gapless.
 
 A group commit that will open k tickets reserves k numbers in one round trip (`reserve`)
-rather than asking once per ticket inside its transaction; what it does not use is handed
-back like the numbers of a unit that was not saved.
+rather than asking once per ticket inside its transaction; what it does not use is kept as
+spare for the process's next tickets (no one else has them: no look-up before reuse).
 """
 
 from __future__ import annotations
