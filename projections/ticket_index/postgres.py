@@ -170,30 +170,35 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
 
     def write(self, changes: Changes, tracking: Tracking, expected: int) -> None:
         with self.datastore.transaction(commit=True) as cur:
-            # A read model can be rebuilt from the log: its commits need not wait for the disk.
-            # A crash may lose the last ones, rows and tracking together, which are then
-            # simply applied again.
-            cur.execute("SET LOCAL synchronous_commit = off")
-            # The row exists before it is locked, so two first batches cannot both pass.
+            # One statement locks the tracking row (made at 0 the first time, so two first
+            # batches cannot both pass) and reads the position it holds.
             cur.execute(
-                f"INSERT INTO {self.tracking} VALUES (%s, 0) ON CONFLICT DO NOTHING",
-                (tracking.application_name,),
-            )
-            cur.execute(
-                f"SELECT notification_id FROM {self.tracking} "
-                "WHERE application_name = %s FOR UPDATE",
+                f"INSERT INTO {self.tracking} AS k VALUES (%s, 0) "
+                "ON CONFLICT (application_name) DO UPDATE SET notification_id = k.notification_id "
+                "RETURNING k.notification_id",
                 (tracking.application_name,),
             )
             found = cur.fetchone()
-            current = found["notification_id"] if found else 0
+            current = (found["notification_id"] if found else 0) or 0
             if current != expected:
                 raise TrackingMovedError(current)
-            self._write_rows(cur, changes)
-            self._insert_tracking(cur, tracking)
-            self._notify_position(cur, tracking.notification_id)
+            # The rest in one round trip (under load, each round trip waits for the server to
+            # be scheduled: the projector's batches, which read-your-writes waits for, took
+            # about 6 ms for four tickets with ten of them).
+            with cur.connection.pipeline():
+                # A read model can be rebuilt from the log: its commits need not wait for the
+                # disk. A crash may lose the last ones, rows and tracking together, which are
+                # then simply applied again.
+                cur.execute("SET LOCAL synchronous_commit = off")
+                self._write_rows(cur, changes)
+                cur.execute(
+                    f"UPDATE {self.tracking} SET notification_id = %s WHERE application_name = %s",
+                    (tracking.notification_id, tracking.application_name),
+                )
+                self._notify_position(cur, tracking.notification_id)
 
     def write_rows(self, changes: Changes) -> None:
-        with self.datastore.transaction(commit=True) as cur:
+        with self.datastore.transaction(commit=True) as cur, cur.connection.pipeline():
             cur.execute("SET LOCAL synchronous_commit = off")
             self._write_rows(cur, changes)
 
@@ -255,7 +260,8 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
                 "DO UPDATE SET tickets = k.tickets + EXCLUDED.tickets",
                 [(*key, delta) for key, delta in c.count_deltas.items()],
             )
-            cur.execute(f"DELETE FROM {self.counts} WHERE tickets = 0")
+            if any(delta < 0 for delta in c.count_deltas.values()):
+                cur.execute(f"DELETE FROM {self.counts} WHERE tickets = 0")
 
     # Rebuilding --------------------------------------------------------------------------------
 
