@@ -520,11 +520,12 @@ class ProjectionRuntime:
         shadow_follower = _Follower(self, rebuilding)
         shadow_follower.position = 0
         done = 0
-        loaded_to = 0  # the position the first pass covered, read aggregate by aggregate
         reader = getattr(self.app, "log_reader", None)
         if getattr(rebuilding, "per_aggregate", False) and reader is not None:
-            loaded_to, done = self._load_by_aggregate(rebuilding, reader, progress, batch_size)
-            shadow_follower.position = loaded_to
+            # The first pass, aggregate by aggregate, up to the position it covered.
+            shadow_follower.position, done = self._load_by_aggregate(
+                rebuilding, reader, progress, batch_size
+            )
 
         def catch_up(read_log: ReadLog | None = None) -> None:
             """To the head of the log; with `read_log`, inside the view's swap transaction,

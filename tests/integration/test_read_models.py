@@ -565,14 +565,13 @@ def test_a_rebuild_gives_the_same_rows_and_keeps_serving_while_it_runs(corpus, p
     assert index_status(services).lag == 0
 
 
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
 @pytest.mark.parametrize("plan_sorts_every_match", [True, False])
 def test_a_text_search_counts_its_matches_whichever_way_the_plan_reads_them(
     services, people, index, monkeypatch, plan_sorts_every_match
 ):
     """PostgreSQL counts a text search's matches in the page's own pass when its plan sorts
     them all anyway, and apart when it walks a sort index (a broad word): same totals."""
-    if services.settings.is_embedded:
-        pytest.skip("PostgreSQL's plans only")
     for i in range(5):
         open_ticket(services, people.alice, subject=f"Toner {i}", text="toner is low")
     open_ticket(services, people.bob, subject="Other", text="nothing to see")
@@ -590,9 +589,8 @@ def test_a_text_search_counts_its_matches_whichever_way_the_plan_reads_them(
     assert not none.items
 
 
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
 def test_postgresql_plans_a_small_text_search_as_sorting_every_match(services, people, index):
-    if services.settings.is_embedded:
-        pytest.skip("PostgreSQL's plans only")
     view = services.ticket_index
     assert view._sorts_every_match(
         f"SELECT n FROM {view.tickets} t ORDER BY updated_at + interval '0' LIMIT ?", [5]
