@@ -5,16 +5,19 @@ requests that each save alone queue behind each other. Here a request hands its 
 one committer thread, which takes every command waiting at that moment, runs them through
 `app.batch()` (one unit of work, one transaction) and resolves each request's future with its
 own result (or its own domain error) and the log position to wait for (read your writes).
+A request may say what its command will read (`reads`): the batch loads all of it in one
+query before the commands run, rather than one query per aggregate inside its transaction.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from ledgerdesk.domain.errors import DomainError
 
@@ -30,11 +33,12 @@ class Committed(Generic[T]):
 
 
 class _Item:
-    __slots__ = ("command", "future", "numbers")
+    __slots__ = ("command", "future", "numbers", "reads")
 
-    def __init__(self, command: Callable[[], Any], numbers: int) -> None:
+    def __init__(self, command: Callable[[], Any], numbers: int, reads: Sequence[UUID]) -> None:
         self.command = command
         self.numbers = numbers
+        self.reads = reads
         self.future: Future[Committed[Any]] = Future()
 
 
@@ -49,11 +53,14 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._stopped = False
 
-    def submit(self, command: Callable[[], T], *, numbers: int = 0) -> Future[Committed[T]]:
+    def submit(
+        self, command: Callable[[], T], *, numbers: int = 0, reads: Sequence[UUID] = ()
+    ) -> Future[Committed[T]]:
         """Queue a command (a callable that may raise DomainError); its future resolves once
         it is saved with the others, or with its error. `numbers`: how many tickets it opens
-        (the batch reserves their numbers in one round trip)."""
-        item = _Item(command, numbers)
+        (the batch reserves their numbers in one round trip); `reads`: aggregates it will
+        likely read (the batch loads all its commands' in one query)."""
+        item = _Item(command, numbers, reads)
         with self._lock:
             if self._stopped:
                 raise RuntimeError("the committer has stopped")
@@ -103,7 +110,9 @@ class GroupCommitter:
         before = self.app.last_position
         try:
             results = self.app.batch(
-                [item.command for item in items], numbers=sum(item.numbers for item in items)
+                [item.command for item in items],
+                numbers=sum(item.numbers for item in items),
+                reads=[aggregate_id for item in items for aggregate_id in item.reads],
             )
         except DomainError as error:  # the whole batch failed (store down, endless conflicts)
             for item in items:

@@ -7,6 +7,7 @@ import hashlib
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -37,6 +38,7 @@ from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.application.audit import HistoryEntry
 from ledgerdesk.domain.chain import canonical_json
 from ledgerdesk.domain.errors import NotFoundError
+from ledgerdesk.domain.idempotency import IdempotencyRecord
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.user import User
 
@@ -89,7 +91,8 @@ async def open_ticket(
 
     # An async route: the request holds no worker thread while its command waits for the
     # committer and its effect waits for the read models.
-    committed = await asyncio.wrap_future(committer.submit(command, numbers=1))
+    reads = _reads(services, caller, body, email, idempotency_key)
+    committed = await asyncio.wrap_future(committer.submit(command, numbers=1, reads=reads))
     await settled_at(services, committed.position)  # read your writes
     ticket, people = committed.value
     response.headers["Location"] = f"/tickets/{ticket.number}"
@@ -224,6 +227,23 @@ def _requester(services: Services, caller: Caller, body: TicketIn, email: str) -
     return services.app.create_user(
         actor=caller.actor, email=email, name=body.requester_name or "", role="customer"
     ).id
+
+
+def _reads(
+    services: Services, caller: Caller, body: TicketIn, email: str, idempotency_key: str | None
+) -> list[UUID]:
+    """What opening this ticket will read, for its batch to load in one query with the
+    others': the requester (through their address's index), the department, the key's
+    record."""
+    if not email or email == caller.user.email:
+        reads = [caller.user.id]
+    else:
+        reads = services.app.email_reads(email)
+    if body.department:
+        reads += services.app.department_reads(body.department)
+    if idempotency_key is not None:
+        reads.append(IdempotencyRecord.id_for(caller.actor, idempotency_key))
+    return reads
 
 
 def _authors(ticket: Ticket) -> set[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -127,17 +127,26 @@ class Core(Application[UUID]):
         return self._in_unit(command)
 
     def batch(
-        self, commands: Sequence[Callable[[], T]], *, atomic: bool = False, numbers: int = 0
+        self,
+        commands: Sequence[Callable[[], T]],
+        *,
+        atomic: bool = False,
+        numbers: int = 0,
+        reads: Iterable[UUID] = (),
     ) -> list[T | DomainError]:
         """Group commit: run many commands and save all their changes in one transaction.
 
         A command refused by the domain gives its error in the result list and changes
         nothing; the others are saved together. With `atomic=True` one refusal saves nothing
         and is raised. On a concurrent write the batch is re-run. `numbers`: how many tickets
-        the commands will likely open (their numbers are then reserved together).
+        the commands will likely open (their numbers are then reserved together); `reads`:
+        aggregates they will likely read (loaded together, in one query, before they run).
         """
+        wanted = list(reads)
 
-        def run_all(_: UnitOfWork) -> list[T | DomainError]:
+        def run_all(unit: UnitOfWork) -> list[T | DomainError]:
+            if wanted:
+                unit.prefetch(wanted)
             if numbers:
                 self.numbers.reserve(numbers)
             results: list[T | DomainError] = []

@@ -21,6 +21,10 @@ USER_FIELDS = ("email", "name", "role", "department_ids", "time_zone", "locale",
 
 
 class DirectoryCommands(Core):
+    # Who held each address when this process last looked (a hint for prefetching only: what
+    # is read is always checked against the address's index).
+    _email_holders: dict[str, UUID] | None = None
+
     # Users -----------------------------------------------------------------------------------
 
     def create_user(
@@ -112,9 +116,30 @@ class DirectoryCommands(Core):
             index = unit.find(EmailIndex, EmailIndex.id_for(address))
             if index is None or index.user_id is None:
                 return None
+            self._remember_holder(address, index.user_id)
             return unit.find(User, index.user_id)
 
         return self.execute(query)
+
+    def email_reads(self, email: str) -> list[UUID]:
+        """The aggregates `user_by_email(email)` will read, for a batch to prefetch in one
+        query: the address's index and the user it named when this process last looked (a
+        guess: if the index names someone else now, that user is read as usual)."""
+        try:
+            address = v.email(email)
+        except ValidationError:
+            return []
+        holder = (self._email_holders or {}).get(address)
+        index_id = EmailIndex.id_for(address)
+        return [index_id] if holder is None else [index_id, holder]
+
+    def _remember_holder(self, address: str, user_id: UUID) -> None:
+        holders = self._email_holders
+        if holders is None:
+            holders = self._email_holders = {}
+        elif len(holders) >= 65536 and address not in holders:
+            holders.clear()  # a bound, not a cache policy: a miss costs one more query
+        holders[address] = user_id
 
     def user_ids(self, *, start: int = 1, limit: int = 1000) -> list[tuple[int, UUID]]:
         return self.ids_of(User.Created, start=start, limit=limit)
@@ -199,6 +224,14 @@ class DirectoryCommands(Core):
 
     def department_ids(self, *, start: int = 1, limit: int = 1000) -> list[tuple[int, UUID]]:
         return self.ids_of(Department.Created, start=start, limit=limit)
+
+    @staticmethod
+    def department_reads(slug: str) -> list[UUID]:
+        """The aggregate `department(slug)` reads (none for a malformed slug)."""
+        try:
+            return [Department.id_for(v.slug(slug, "department"))]
+        except ValidationError:
+            return []
 
     @staticmethod
     def department_in(unit: UnitOfWork, slug: str) -> Department:

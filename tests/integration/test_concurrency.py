@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
 
 import pytest
 
 from ledgerdesk.bootstrap import bootstrap
 from ledgerdesk.domain.errors import ValidationError
+from ledgerdesk.domain.user import EmailIndex
 from ledgerdesk.tests.support import open_ticket, open_tickets_in_process
 
 WRITERS = 4
@@ -172,3 +176,52 @@ def test_an_atomic_batch_with_one_refusal_saves_nothing(services, people):
             atomic=True,
         )
     assert app.ticket(number).version == before
+
+
+def test_a_batch_loads_what_its_commands_will_read_in_one_query(services, people, monkeypatch):
+    """The API's group commit says what each command will read (the requester's address index
+    and, as this process last saw it, its holder): the batch loads all of it in one query,
+    and a stale guess only costs the usual read (both stores)."""
+    app = services.app
+    queries: list[int] = []
+    gets: list[object] = []
+    events_of, get = app.log_reader.events_of, app.repository.get
+
+    def counted_events_of(ids: list[UUID]) -> Any:
+        queries.append(len(ids))
+        return events_of(ids)
+
+    def counted_get(aggregate_id: UUID, **kwargs: Any) -> Any:
+        gets.append(aggregate_id)
+        return get(aggregate_id, **kwargs)
+
+    monkeypatch.setattr(app.log_reader, "events_of", counted_events_of)
+    monkeypatch.setattr(app.repository, "get", counted_get)
+
+    def opening(email: str) -> Callable[[], str]:
+        def command() -> str:
+            requester = app.user_by_email(email)
+            assert requester is not None
+            return app.open_ticket(
+                actor=people.agent.actor, subject="hi", text="x", requester_id=requester.id
+            ).number
+
+        return command
+
+    email = "alice@customer.test"
+    assert app.email_reads(email) == [EmailIndex.id_for(email)]  # nothing seen yet
+    assert app.batch([opening(email)] * 2, reads=app.email_reads(email) * 2) == ["T-1", "T-2"]
+    assert queries == [1] and gets == [people.alice.id]  # the index in one query, Alice alone
+    queries.clear()
+    gets.clear()
+    assert app.email_reads(email) == [EmailIndex.id_for(email), people.alice.id]
+    assert app.batch([opening(email)], reads=app.email_reads(email)) == ["T-3"]
+    assert queries == [2] and gets == []  # index and holder in one query, nothing else
+
+    # The address moves to someone else: the guess is wrong, the index tells, nothing stale.
+    app.update_user(people.alice.id, actor=people.admin.actor, email="alice@elsewhere.test")
+    carol = app.create_user(actor=people.admin.actor, email=email, role="customer")
+    queries.clear()
+    gets.clear()
+    assert app.batch([lambda: app.user_by_email(email)], reads=app.email_reads(email)) == [carol]
+    assert queries == [2] and gets == [carol.id]

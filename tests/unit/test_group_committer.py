@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -18,12 +19,16 @@ class FakeApp:
 
     def __init__(self) -> None:
         self.batches: list[int] = []
+        self.reads: list[list[Any]] = []
         self.last_position: int | None = None
         self.gate = threading.Event()
         self.entered = threading.Event()
 
-    def batch(self, commands: Sequence[Callable[[], Any]], numbers: int = 0) -> list[Any]:
+    def batch(
+        self, commands: Sequence[Callable[[], Any]], numbers: int = 0, reads: Sequence[Any] = ()
+    ) -> list[Any]:
         self.entered.set()
+        self.reads.append(list(reads))
         self.gate.wait(5)
         results: list[Any] = []
         for command in commands:
@@ -56,6 +61,20 @@ def test_commands_waiting_together_are_saved_in_one_batch_each_with_its_own_resu
     assert [f.result(5).value for f in futures] == list(range(10))
     assert app.batches == [1, 10]
     assert futures[0].result().position == app.last_position
+    committer.stop()
+
+
+def test_a_batch_reads_ahead_what_its_commands_said_they_would_read():
+    app = FakeApp()
+    committer = GroupCommitter(app)
+    ids = [uuid4() for _ in range(4)]
+    first = committer.submit(lambda: "warm", reads=ids[:1])
+    assert app.entered.wait(5)
+    futures = [committer.submit(partial(int, i), reads=[ids[i + 1]]) for i in range(3)]
+    futures.append(committer.submit(partial(int, 3)))
+    app.gate.set()
+    assert [f.result(5).value for f in [first, *futures]] == ["warm", 0, 1, 2, 3]
+    assert app.reads == [ids[:1], ids[1:]]
     committer.stop()
 
 
