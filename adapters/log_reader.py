@@ -7,7 +7,8 @@ store for exactly those (about a third of the cost per row).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -128,10 +129,17 @@ class PostgresLogReader:
             table=Identifier(recorder.events_table_name),
         )
 
+    @contextmanager
+    def _statement(self) -> Iterator[Any]:
+        """A cursor for one statement, outside any transaction: a single statement reads one
+        snapshot anyway, and BEGIN and ROLLBACK around it would be two more round trips."""
+        with self._recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            yield cursor
+
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of many aggregates in one query, in version order."""
         found: dict[UUID, list[StoredEvent]] = {}
-        with self._recorder.datastore.transaction(commit=False) as cursor:
+        with self._statement() as cursor:
             # One text literal, not a list: psycopg dumps list items one by one, slowly.
             cursor.execute(self._events_sql, ("{" + ",".join(str(i) for i in ids) + "}",))
             for r in cursor.fetchall():
@@ -142,7 +150,7 @@ class PostgresLogReader:
         return found
 
     def rows(self, start: int, limit: int) -> list[Row]:
-        with self._recorder.datastore.transaction(commit=False) as cursor:
+        with self._statement() as cursor:
             cursor.execute(self._sql, (start, limit))
             return _pg_rows(cursor.fetchall())
 
@@ -166,7 +174,7 @@ class PostgresLogReader:
                 yield _pg_rows(rows)
 
     def count(self, up_to: int, topics: Sequence[str] | None = None) -> int:
-        with self._recorder.datastore.transaction(commit=False) as cursor:
+        with self._statement() as cursor:
             if topics is None:
                 cursor.execute(self._count_sql[False], (up_to,))
             else:
