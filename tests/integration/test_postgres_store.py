@@ -6,6 +6,7 @@ from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
+from psycopg.sql import SQL, Identifier
 
 from ledgerdesk.adapters.postgres_store import ApplicationRecorder, arrays
 
@@ -35,4 +36,27 @@ def test_events_round_trip_byte_for_byte_and_a_taken_version_is_refused(services
         (2, events[1].state),
     ]
     with pytest.raises(IntegrityError):
-        recorder.insert_events([StoredEvent(aggregate, 2, "ledgerdesk.test:Odd", b"{}")])
+        recorder.insert_events(
+            [
+                StoredEvent(aggregate, 3, "ledgerdesk.test:Odd", b"{}"),
+                StoredEvent(aggregate, 2, "ledgerdesk.test:Odd", b"{}"),
+            ]
+        )
+    assert len(recorder.select_events(aggregate)) == 2  # nothing of the refused save
+    assert recorder.max_notification_id() == ids[-1]
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_save_notifies_its_last_position_on_commit(services):
+    """The save (one round trip: lock, rows, notification, commit) names its last position."""
+    recorder = services.app.recorder
+    with recorder.datastore.get_connection() as listener:
+        listener.execute(SQL("LISTEN {}").format(Identifier(recorder.channel_name)))
+        aggregate = uuid4()
+        ids = recorder.insert_events(
+            [StoredEvent(aggregate, v, "ledgerdesk.test:Odd", b"{}") for v in (1, 2, 3)]
+        )
+        assert ids is not None
+        notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+        listener.execute("UNLISTEN *")
+    assert notes == [str(ids[-1])]
