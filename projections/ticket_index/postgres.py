@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import DataError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg.errors import DivisionByZero
 from psycopg.sql import SQL, Composed
 
 from ledgerdesk.projections.runtime import TrackingMovedError
@@ -65,6 +66,17 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         # projecting to another process resolve their read-your-writes waits from it.
         self.tracking_channel = f"{datastore.schema}_{prefix}_tracking"[:63]
         self.counts = f"{schema}.{quoted(prefix + '_counts')}"
+        # Move the tracking row from the expected position (or make it, at 0 expected), else
+        # divide by zero: the only way a plain statement can refuse, and fail its transaction.
+        self._advance = (
+            f"WITH moved AS (UPDATE {self.tracking} SET notification_id = %(to)s "
+            "WHERE application_name = %(name)s "
+            "AND coalesce(notification_id, 0) = %(expected)s RETURNING 1), "
+            f"made AS (INSERT INTO {self.tracking} SELECT %(name)s, %(to)s "
+            f"WHERE %(expected)s = 0 AND NOT EXISTS (SELECT 1 FROM {self.tracking} "
+            "WHERE application_name = %(name)s) ON CONFLICT DO NOTHING RETURNING 1) "
+            "SELECT 1 / ((SELECT count(*) FROM moved) + (SELECT count(*) FROM made))"
+        )
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._table_statements())
         if not deferred_indexes:
             self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._index_statements())
@@ -170,32 +182,32 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         return {r["id"]: DepartmentRow(**r) for r in self._fetch(sql, [wanted])}
 
     def write(self, changes: Changes, tracking: Tracking, expected: int) -> None:
-        with self._pipelined() as cur:
-            # One statement locks the tracking row (made at 0 the first time, so two first
-            # batches cannot both pass) and reads the position it holds; BEGIN goes with it.
-            cur.execute(
-                f"INSERT INTO {self.tracking} AS k VALUES (%s, 0) "
-                "ON CONFLICT (application_name) DO UPDATE SET notification_id = k.notification_id "
-                "RETURNING k.notification_id",
-                (tracking.application_name,),
-            )
-            found = cur.fetchone()
-            current = (found["notification_id"] if found else 0) or 0
-            if current != expected:
-                raise TrackingMovedError(current)
-            # The rest, and COMMIT, in one more round trip (under load, each round trip waits
-            # for the server to be scheduled: the projector's batches, which read-your-writes
-            # waits for, took about 6 ms for four tickets with ten of them).
-            # A read model can be rebuilt from the log: its commits need not wait for the
-            # disk. A crash may lose the last ones, rows and tracking together, which are then
-            # simply applied again.
-            cur.execute("SET LOCAL synchronous_commit = off")
-            self._write_rows(cur, changes)
-            cur.execute(
-                f"UPDATE {self.tracking} SET notification_id = %s WHERE application_name = %s",
-                (tracking.notification_id, tracking.application_name),
-            )
-            self._notify_position(cur, tracking.notification_id)
+        try:
+            with self._pipelined() as cur:
+                # The tracking row first: it moves from the expected position to the batch's
+                # (or is made, for a first batch) and stays locked until COMMIT, so two
+                # batches cannot both pass; if it holds any other position this statement
+                # fails, and the transaction with it, before a row is written. So the whole
+                # batch, BEGIN to COMMIT, is one round trip (under load each round trip waits
+                # for the server to be scheduled, and read-your-writes waits for this).
+                cur.execute(
+                    self._advance,
+                    {
+                        "name": tracking.application_name,
+                        "to": tracking.notification_id,
+                        "expected": expected,
+                    },
+                )
+                # A read model can be rebuilt from the log: its commits need not wait for the
+                # disk. A crash may lose the last ones, rows and tracking together, which are
+                # then simply applied again.
+                cur.execute("SET LOCAL synchronous_commit = off")
+                self._write_rows(cur, changes)
+                self._notify_position(cur, tracking.notification_id)
+        except DataError as error:
+            if not isinstance(error.__cause__, DivisionByZero):
+                raise
+            raise TrackingMovedError(self.position(tracking.application_name)) from None
 
     def write_rows(self, changes: Changes) -> None:
         with self._pipelined() as cur:

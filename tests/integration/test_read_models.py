@@ -243,6 +243,60 @@ def test_a_batch_computed_from_a_stale_position_is_refused_and_writes_nothing(se
     assert view.counters(EVERYONE).total == before
 
 
+def test_a_first_batch_makes_the_tracking_row_only_from_the_start(services):
+    """A view that has no tracking row yet takes a batch computed from position 0 only."""
+    view = services.ticket_index.shadow()
+    view.drop_tables()
+    view.create_table()
+    name = services.app.name
+    try:
+        with pytest.raises(TrackingMovedError) as refused:
+            view.write(Changes(), Tracking(name, 9), expected=4)
+        assert refused.value.position == 0
+        view.write(Changes(), Tracking(name, 3), expected=0)
+        assert view.position(name) == 3
+        with pytest.raises(TrackingMovedError) as again:
+            view.write(Changes(), Tracking(name, 5), expected=0)  # a second "first" batch
+        assert again.value.position == 3
+        view.write(Changes(), Tracking(name, 5), expected=3)
+        assert view.position(name) == 5
+    finally:
+        view.drop_tables()
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_of_two_batches_from_the_same_position_only_one_is_written(services, people):
+    """Both wait for the tracking row's lock; the second then finds it moved and writes
+    nothing (PostgreSQL; SQLite has one writer at a time)."""
+    open_ticket(services, people.alice)
+    services.projections.catch_up()
+    view, name = services.ticket_index, services.app.name
+    position = view.position(name)
+    outcomes: dict[int, Any] = {}
+
+    def batch(to: int) -> None:
+        delta = Changes(count_deltas={("new", "normal", None, None): 1})
+        try:
+            view.write(delta, Tracking(name, to), expected=position)
+            outcomes[to] = "written"
+        except TrackingMovedError as moved:
+            outcomes[to] = moved.position
+
+    with services.app.recorder.datastore.get_connection() as holder, holder.transaction():
+        holder.execute(f"SELECT 1 FROM {view.tracking} FOR UPDATE")  # both batches queue here
+        threads = [threading.Thread(target=batch, args=(position + k,)) for k in (1, 2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join(10)
+    written = [to for to, outcome in outcomes.items() if outcome == "written"]
+    assert len(written) == 1 and len(outcomes) == 2
+    assert view.position(name) == written[0]
+    assert [o for o in outcomes.values() if o != "written"] == [written[0]]
+    assert view.counters(EVERYONE).total == 2  # one ticket, one batch's delta
+
+
 def test_a_batch_that_fails_halfway_is_retried_from_the_tracking_position(services, people):
     view = services.ticket_index
     original = view._write_rows
