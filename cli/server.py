@@ -43,6 +43,7 @@ def serve_command(
     import uvicorn
 
     from ledgerdesk.api.app import create_app, settle_memory
+    from ledgerdesk.api.processes import APP, ApiProcesses, balanced_by_kernel
 
     settings = Settings.from_env()
     if workers > 1 and settings.is_embedded:
@@ -108,15 +109,22 @@ def serve_command(
             services.projections.start(background=not settings.queue_url)
             settle_memory()
             err_console.print(f"Serving from {workers} API processes; this one projects.")
-            uvicorn.run(
-                "ledgerdesk.api.app:worker_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                log_level="info",
-                access_log=access_log,
-            )
+            if balanced_by_kernel():  # each process its own socket: connections spread evenly
+                try:
+                    ApiProcesses(host, port, workers, access_log=access_log).run()
+                except RuntimeError as error:
+                    err_console.print(f"[red]error:[/] {error}")
+                    raise typer.Exit(1) from None
+            else:
+                uvicorn.run(
+                    APP,
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    log_level="info",
+                    access_log=access_log,
+                )
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)

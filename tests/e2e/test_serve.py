@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -66,6 +69,12 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
         result = ledgerdesk("serve", "--workers", "2", check=False)
         assert result.code == 78 and "--workers needs PostgreSQL" in result.stderr, result
         return
+    with socket.socket() as taken:  # a port someone else listens on: a clear refusal
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        result = ledgerdesk("serve", "--port", busy, "--workers", "2", check=False)
+    assert result.code == 1 and f"could not listen on 127.0.0.1:{busy}" in result.stderr, result
     services.app.create_user(
         actor="system:test",
         email="admin@serve.test",
@@ -97,6 +106,24 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
         numbers = sorted(int(number[2:]) for number, _ in results)
         assert numbers == list(range(1, 41))  # one sequence for both processes: no collisions
         assert log.read_text().count("Started server process") == 2
+        if sys.platform.startswith("linux"):
+            # Each API process listens on a socket of its own (SO_REUSEPORT), so the kernel
+            # spreads connections over them; one shared socket went mostly to one of them.
+            listeners = _listening_sockets(port)
+            owners = [pid for pid in _children(server.pid) if _socket_inodes(pid) & listeners]
+            assert len(listeners) == 2 and len(owners) == 2, (listeners, owners)
+            # One that dies is replaced, and the new one listens and answers too.
+            os.kill(owners[0], signal.SIGKILL)
+            deadline = time.monotonic() + STARTUP
+            while True:
+                listeners = _listening_sockets(port)
+                now = [pid for pid in _children(server.pid) if _socket_inodes(pid) & listeners]
+                if len(now) == 2 and owners[0] not in now:
+                    break
+                assert time.monotonic() < deadline, f"not replaced:\n{log.read_text()}"
+                time.sleep(0.1)
+            assert "starting another" in log.read_text()
+            assert all(found == [n] for n, found in map(create_and_find, range(40, 48)))
     finally:
         server.terminate()
         try:
@@ -125,3 +152,40 @@ def _get_json(url: str, token: str) -> Any:
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _listening_sockets(port: int) -> set[str]:
+    """Inodes of the sockets listening on a TCP port (Linux /proc)."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                found.add(fields[9])
+    return found
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid`."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return children
