@@ -17,6 +17,8 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
+from ledgerdesk.projections.pg_transactions import one_round_trip
+
 
 class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -51,14 +53,13 @@ class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
         if not stored_events:
             return super().insert_events(stored_events, **kwargs)
         with self.datastore.get_connection() as conn:
-            with conn.pipeline(), conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)  # the library's hook
+            with one_round_trip(conn) as curs:
+                self._insert_events(curs, stored_events, **kwargs)  # the library's hook
                 rows = conn.cursor()
                 self._insert_stored_events(rows, stored_events, **kwargs)
                 # Under the table lock the highest position is this save's last one: the
                 # notification names it, so listeners already there need not read the log.
-                conn.execute(self._notify_statement, (self.channel_name,))
+                curs.execute(self._notify_statement, (self.channel_name,))
             return [row["notification_id"] for row in rows.fetchall()]
 
     def _insert_stored_events(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ledgerdesk.bootstrap import Services
@@ -84,3 +87,33 @@ def open_tickets_in_process(
         raise
     finally:
         svc.close()
+
+
+@contextmanager
+def protocol_trace(datastore: Any, path: Path) -> Iterator[list[str]]:
+    """The client's protocol messages on every connection the datastore hands out meanwhile
+    (libpq's trace), as lines like "Parse" or "Sync"."""
+    from psycopg.pq import Trace
+
+    sent: list[str] = []
+    original = datastore.get_connection
+
+    @contextmanager
+    def traced() -> Iterator[Any]:
+        try:
+            with original() as conn, path.open("w") as out:
+                conn.pgconn.trace(out.fileno())
+                conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+                try:
+                    yield conn
+                finally:
+                    conn.pgconn.untrace()
+        finally:
+            lines = path.read_text().splitlines()
+            sent.extend(line.split("\t")[2].strip() for line in lines if line.startswith("F\t"))
+
+    datastore.get_connection = traced
+    try:
+        yield sent
+    finally:
+        datastore.get_connection = original

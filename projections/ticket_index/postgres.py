@@ -13,6 +13,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.errors import DivisionByZero
 from psycopg.sql import SQL, Composed
 
+from ledgerdesk.projections.pg_transactions import one_round_trip
 from ledgerdesk.projections.runtime import TrackingMovedError
 from ledgerdesk.projections.ticket_index import query as qry
 from ledgerdesk.projections.ticket_index.view import (
@@ -216,10 +217,9 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
 
     @contextmanager
     def _pipelined(self) -> Iterator[Any]:
-        """A cursor in a transaction whose statements are sent together (pipeline mode): BEGIN
-        travels with the first, COMMIT with the last; reading a result waits for the server."""
-        with self.datastore.get_connection() as conn, conn.pipeline(), conn.transaction():
-            yield conn.cursor()
+        """A cursor in a transaction whose statements, BEGIN to COMMIT, are sent together."""
+        with self.datastore.get_connection() as conn, one_round_trip(conn) as cursor:
+            yield cursor
 
     def _notify_position(self, cur: Any, position: int) -> None:
         cur.execute("SELECT pg_notify(%s, %s)", (self.tracking_channel, str(position)))

@@ -9,6 +9,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.sql import SQL, Identifier
 
 from ledgerdesk.adapters.postgres_store import ApplicationRecorder, arrays
+from ledgerdesk.tests.support import protocol_trace
 
 
 def test_array_literals_quote_topics_and_carry_any_bytes():
@@ -60,3 +61,23 @@ def test_a_save_notifies_its_last_position_on_commit(services):
         notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
         listener.execute("UNLISTEN *")
     assert notes == [str(ids[-1])]
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_save_and_a_refused_save_each_take_one_round_trip(services, tmp_path):
+    """BEGIN, the table lock, the rows, the notification and COMMIT go out together, synced
+    once; a refused save costs one more round trip (its ROLLBACK), and leaves the connection
+    ready for the next."""
+    recorder = services.app.recorder
+    aggregate = uuid4()
+    with protocol_trace(recorder.datastore, tmp_path / "trace") as sent:
+        recorder.insert_events([StoredEvent(aggregate, 1, "ledgerdesk.test:Odd", b"{}")])
+    assert sent.count("Sync") == 1, sent
+    with (
+        protocol_trace(recorder.datastore, tmp_path / "trace") as sent,
+        pytest.raises(IntegrityError),
+    ):
+        recorder.insert_events([StoredEvent(aggregate, 1, "ledgerdesk.test:Odd", b"{}")])
+    # One synced pipeline, then the ROLLBACK (psycopg also forgets its prepared statements).
+    assert sent.count("Sync") == 1 and sent.index("Sync") < sent.index("Query"), sent
+    assert recorder.insert_events([StoredEvent(aggregate, 2, "ledgerdesk.test:Odd", b"{}")])

@@ -19,7 +19,7 @@ from ledgerdesk.projections.ticket_index.view import (
     Scope,
     TicketQuery,
 )
-from ledgerdesk.tests.support import T0, open_ticket
+from ledgerdesk.tests.support import T0, open_ticket, protocol_trace
 
 EVERYONE = Scope.everything()
 
@@ -734,3 +734,16 @@ def _cursor_of(services, sort: str) -> str:
     page = services.ticket_index.search(TicketQuery(limit=1, sort=sort), EVERYONE)
     assert page.next_cursor is not None
     return page.next_cursor
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_ticket_index_batch_takes_one_round_trip(services, people, tmp_path):
+    """Tracking check, rows, notification and COMMIT go out together (PostgreSQL)."""
+    open_ticket(services, people.alice)
+    view, name = services.ticket_index, services.app.name
+    position = view.position(name)
+    delta = Changes(count_deltas={("new", "normal", None, None): 1})
+    with protocol_trace(view.datastore, tmp_path / "trace") as sent:
+        view.write(delta, Tracking(name, position + 1), expected=position)
+    assert sent.count("Sync") == 1, sent
+    assert view.position(name) == position + 1
