@@ -38,7 +38,6 @@ from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.application.audit import HistoryEntry
 from ledgerdesk.domain.chain import canonical_json
 from ledgerdesk.domain.errors import NotFoundError
-from ledgerdesk.domain.idempotency import IdempotencyRecord
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.user import User
 
@@ -242,7 +241,7 @@ def _reads(
     if body.department:
         reads += services.app.department_reads(body.department)
     if idempotency_key is not None:
-        reads.append(IdempotencyRecord.id_for(caller.actor, idempotency_key))
+        reads += services.app.idempotency_reads(caller.actor, idempotency_key)
     return reads
 
 

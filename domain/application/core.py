@@ -239,6 +239,14 @@ class Core(Application[UUID]):
 
         return self.execute(command)
 
+    @staticmethod
+    def idempotency_reads(owner: str, key: str) -> list[UUID]:
+        """The record `once(owner, key, ...)` reads (none for a key it would refuse)."""
+        try:
+            return [IdempotencyRecord.id_for(owner, v_text("idempotency_key", key, max_length=200))]
+        except DomainError:
+            return []
+
     def ids_of(
         self, event_class: type[Any], *, start: int = 1, limit: int = 1000
     ) -> list[tuple[int, UUID]]:

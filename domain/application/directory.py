@@ -115,6 +115,8 @@ class DirectoryCommands(Core):
         def query(unit: UnitOfWork) -> User | None:
             index = unit.find(EmailIndex, EmailIndex.id_for(address))
             if index is None or index.user_id is None:
+                if self._email_holders:
+                    self._email_holders.pop(address, None)  # released: nothing to guess
                 return None
             self._remember_holder(address, index.user_id)
             return unit.find(User, index.user_id)

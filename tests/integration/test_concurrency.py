@@ -225,3 +225,12 @@ def test_a_batch_loads_what_its_commands_will_read_in_one_query(services, people
     gets.clear()
     assert app.batch([lambda: app.user_by_email(email)], reads=app.email_reads(email)) == [carol]
     assert queries == [2] and gets == [carol.id]
+    assert app.email_reads(email) == [EmailIndex.id_for(email), carol.id]
+
+    # Released, it names no one: nothing is guessed any more.
+    app.update_user(carol.id, actor=people.admin.actor, email="carol@elsewhere.test")
+    assert app.user_by_email(email) is None
+    assert app.email_reads(email) == [EmailIndex.id_for(email)]
+    # A key the API would refuse prefetches nothing; one with spaces, the record `once` reads.
+    assert app.idempotency_reads("user:x", "\x00" * 3) == []
+    assert app.idempotency_reads("user:x", " a  b ") == app.idempotency_reads("user:x", "a b")
