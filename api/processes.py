@@ -23,11 +23,15 @@ import socket
 import sys
 import threading
 import time
+from multiprocessing.connection import wait
 from typing import Any
 
 log = logging.getLogger("ledgerdesk.serve")
-STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start (the port is taken, ...)
+STARTUP_FAILURE = 3  # uvicorn's exit status when the app cannot start (import, lifespan, ...)
+CANNOT_LISTEN = 98  # ours: the port could not be bound (errno EADDRINUSE's number)
 APP = "ledgerdesk.api.app:worker_app"
+QUICK = 10.0  # seconds: a process that ends sooner failed to start, and is restarted later
+MAX_DELAY = 30.0  # seconds between restarts of a process that keeps failing
 
 
 def balanced_by_kernel() -> bool:
@@ -35,52 +39,86 @@ def balanced_by_kernel() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port that others with the same options may bind too."""
+def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
+    """A socket bound to host:port; `shared`: others with the same options may bind it too."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock
 
 
 def api_process(host: str, port: int, access_log: bool) -> None:
-    """One API process (the target of a spawned process): its own socket, one uvicorn."""
+    """One API process (the target of a spawned process): its own socket, one uvicorn, which
+    stops (finishing its requests) when the `serve` process that started it is gone."""
     import uvicorn
 
     config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, log_level="info", access_log=access_log
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+        timeout_graceful_shutdown=5,  # open notification streams would hold it forever
     )
     config.configure_logging()
     try:
         sock = listening_socket(host, port)
     except OSError as error:
         logging.getLogger("uvicorn.error").error("cannot listen on %s:%s: %s", host, port, error)
-        sys.exit(STARTUP_FAILURE)
-    uvicorn.Server(config).run(sockets=[sock])
+        sys.exit(CANNOT_LISTEN)
+    server = uvicorn.Server(config)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+
+        def orphaned() -> None:
+            wait([parent.sentinel])  # readable once the parent has ended, however it ended
+            server.should_exit = True
+
+        threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
+    server.run(sockets=[sock])
 
 
 class ApiProcesses:
-    """Runs `count` API processes until `stop()` (or SIGINT / SIGTERM to this process)."""
+    """Runs `count` API processes until `stop()` (or SIGINT / SIGTERM to this process; SIGHUP
+    replaces them one by one, as after an upgrade)."""
 
     def __init__(self, host: str, port: int, count: int, *, access_log: bool = True) -> None:
         self.host, self.port, self.count, self.access_log = host, port, count, access_log
         self._context = multiprocessing.get_context("spawn")
-        self._processes: list[Any] = []
+        self._processes: list[Any] = []  # None: ended, to be started again
+        self._started: dict[int, float] = {}  # pid -> when it was started
+        self._failures = 0  # quick failures in a row, for the delay before the next start
+        self._not_before = 0.0
         self.stopping = threading.Event()
+        self._replacing = threading.Event()
         self.restarts = 0
 
     def run(self) -> None:
-        """Start them, keep them running, stop them; raises RuntimeError if one cannot start."""
-        previous = {
-            sig: signal.signal(sig, lambda *_: self.stopping.set())
-            for sig in (signal.SIGINT, signal.SIGTERM)
+        """Start them, keep them running, stop them; raises RuntimeError if they cannot
+        listen, or if the first of them cannot start at all."""
+        self._check_port()
+        handlers = {
+            signal.SIGINT: lambda *_: self.stopping.set(),
+            signal.SIGTERM: lambda *_: self.stopping.set(),
+            signal.SIGHUP: lambda *_: self._replacing.set(),
         }
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
         try:
-            self._processes = [self._start() for _ in range(self.count)]
+            for _ in range(self.count):
+                self._processes.append(self._start())
             while not self.stopping.wait(0.5):
+                if self._replacing.is_set():
+                    self._replacing.clear()
+                    self._replace_all()
                 self._replace_dead()
         finally:
             self._stop_all()
@@ -91,7 +129,15 @@ class ApiProcesses:
         self.stopping.set()
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self._processes if p.pid is not None]
+        return [p.pid for p in self._processes if p is not None and p.pid is not None]
+
+    def _check_port(self) -> None:
+        """Refuse a port someone else holds: one bound with SO_REUSEPORT by the same user
+        (another `serve`, or API processes left behind) would otherwise be shared silently."""
+        try:
+            listening_socket(self.host, self.port, shared=False).close()
+        except OSError as error:
+            raise RuntimeError(f"cannot listen on {self.host}:{self.port}: {error}") from None
 
     def _start(self) -> Any:
         process = self._context.Process(
@@ -100,33 +146,70 @@ class ApiProcesses:
             name="ledgerdesk-api",
         )
         process.start()
+        assert process.pid is not None
+        self._started[process.pid] = time.monotonic()
         return process
 
     def _replace_dead(self) -> None:
+        now = time.monotonic()
         for i, process in enumerate(self._processes):
-            if process.is_alive():
-                continue
-            if process.exitcode == STARTUP_FAILURE:
-                raise RuntimeError(
-                    f"an API process could not listen on {self.host}:{self.port} "
-                    "(see its message above)"
-                )
-            log.warning(
-                "API process %s ended (exit status %s); starting another",
-                process.pid,
-                process.exitcode,
+            if process is not None:
+                if process.is_alive():
+                    continue
+                self._ended(process, now)
+                self._processes[i] = None  # to be started again, now or after the delay
+            if now >= self._not_before:
+                self.restarts += 1
+                self._processes[i] = self._start()
+
+    def _ended(self, process: Any, now: float) -> None:
+        """Note a process that ended: give up if it could not listen, or if the first ones
+        could not start; else delay the next start after quick failures."""
+        if process.exitcode == CANNOT_LISTEN:
+            raise RuntimeError(
+                f"an API process could not listen on {self.host}:{self.port} "
+                "(see its message above)"
             )
+        if process.exitcode == STARTUP_FAILURE and not self.restarts:
+            raise RuntimeError("an API process could not start (see its message above)")
+        lived = now - self._started.pop(process.pid, now)
+        delay = 0.0
+        if lived < QUICK:
+            self._failures += 1
+            delay = min(MAX_DELAY, 0.5 * 2**self._failures)
+            self._not_before = max(self._not_before, now + delay)
+        else:
+            self._failures = 0
+        log.warning(
+            "API process %s ended (exit status %s); starting another%s",
+            process.pid,
+            process.exitcode,
+            f" in {delay:.0f} s" if delay >= 1 else "",
+        )
+
+    def _replace_all(self) -> None:
+        for i, process in enumerate(self._processes):
+            if process is not None:
+                self._stop(process)
+                self._started.pop(process.pid, None)
             self.restarts += 1
             self._processes[i] = self._start()
 
     def _stop_all(self, timeout: float = 15.0) -> None:
-        for process in self._processes:
+        running = [p for p in self._processes if p is not None]
+        for process in running:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes its requests, then exits
         deadline = time.monotonic() + timeout
-        for process in self._processes:
-            process.join(max(deadline - time.monotonic(), 0))
-            if process.is_alive():
-                log.warning("API process %s did not stop in %s s; killing it", process.pid, timeout)
-                process.kill()
-                process.join()
+        for process in running:
+            self._stop(process, max(deadline - time.monotonic(), 0.0))
+
+    @staticmethod
+    def _stop(process: Any, timeout: float = 15.0) -> None:
+        if process.is_alive():
+            process.terminate()
+        process.join(timeout)
+        if process.is_alive():
+            log.warning("API process %s did not stop in time; killing it", process.pid)
+            process.kill()
+            process.join()

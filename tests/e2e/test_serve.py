@@ -69,12 +69,16 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
         result = ledgerdesk("serve", "--workers", "2", check=False)
         assert result.code == 78 and "--workers needs PostgreSQL" in result.stderr, result
         return
-    with socket.socket() as taken:  # a port someone else listens on: a clear refusal
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        busy = str(taken.getsockname()[1])
-        result = ledgerdesk("serve", "--port", busy, "--workers", "2", check=False)
-    assert result.code == 1 and f"could not listen on 127.0.0.1:{busy}" in result.stderr, result
+    for shared in (False, True):  # a port someone else listens on: a clear refusal, even
+        with socket.socket() as taken:  # when they would share it (SO_REUSEPORT, same user)
+            if shared and hasattr(socket, "SO_REUSEPORT"):
+                taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = str(taken.getsockname()[1])
+            result = ledgerdesk("serve", "--port", busy, "--workers", "2", check=False)
+        assert result.code == 1, result
+        assert f"cannot listen on 127.0.0.1:{busy}" in result.stderr, result
     services.app.create_user(
         actor="system:test",
         email="admin@serve.test",
@@ -124,6 +128,13 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
                 time.sleep(0.1)
             assert "starting another" in log.read_text()
             assert all(found == [n] for n, found in map(create_and_find, range(40, 48)))
+            # If the serve process itself is killed, its API processes stop too.
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+            deadline = time.monotonic() + STARTUP
+            while any(_running(pid) for pid in now):
+                assert time.monotonic() < deadline, "API processes outlived the serve process"
+                time.sleep(0.1)
     finally:
         server.terminate()
         try:
@@ -189,3 +200,11 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 children.append(int(entry.name))
     return children
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
