@@ -287,7 +287,10 @@ def test_of_two_batches_from_the_same_position_only_one_is_written(services, peo
         threads = [threading.Thread(target=batch, args=(position + k,)) for k in (1, 2)]
         for thread in threads:
             thread.start()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while _waiting_for_locks(services) < 2:  # both batches queue behind the holder
+            assert time.monotonic() < deadline, "the batches never waited for the row"
+            time.sleep(0.02)
     for thread in threads:
         thread.join(10)
     written = [to for to, outcome in outcomes.items() if outcome == "written"]
@@ -747,3 +750,13 @@ def test_a_ticket_index_batch_takes_one_round_trip(services, people, tmp_path):
         view.write(delta, Tracking(name, position + 1), expected=position)
     assert sent.count("Sync") == 1, sent
     assert view.position(name) == position + 1
+
+
+def _waiting_for_locks(services: Any) -> int:
+    """How many of the store's sessions wait for a lock (PostgreSQL)."""
+    with services.app.recorder.datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return int(row["n"])
