@@ -190,7 +190,8 @@ class ApiProcesses:
     def _replace_all(self) -> None:
         for i, process in enumerate(self._processes):
             if process is not None:
-                self._stop(process)
+                process.terminate()
+                self._reap(process)
                 self._started.pop(process.pid, None)
             self.restarts += 1
             self._processes[i] = self._start()
@@ -202,12 +203,12 @@ class ApiProcesses:
                 process.terminate()  # SIGTERM: uvicorn finishes its requests, then exits
         deadline = time.monotonic() + timeout
         for process in running:
-            self._stop(process, max(deadline - time.monotonic(), 0.0))
+            self._reap(process, max(deadline - time.monotonic(), 0.0))
 
     @staticmethod
-    def _stop(process: Any, timeout: float = 15.0) -> None:
-        if process.is_alive():
-            process.terminate()
+    def _reap(process: Any, timeout: float = 15.0) -> None:
+        """Wait for a process asked to stop, killing it if it will not (a second SIGTERM would
+        make uvicorn drop the requests it is finishing)."""
         process.join(timeout)
         if process.is_alive():
             log.warning("API process %s did not stop in time; killing it", process.pid)

@@ -32,6 +32,7 @@ import httpx
 from ledgerdesk.bench.run import emit
 from ledgerdesk.bootstrap import bootstrap, migrate
 from ledgerdesk.settings import Settings
+from ledgerdesk.utils import stop_process
 
 PASSWORD = "bench-password-1"
 T = TypeVar("T")
@@ -88,12 +89,7 @@ def _process(args: Sequence[str], env: dict[str, str], log: Path | None) -> Iter
         try:
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, 30)
 
 
 @contextmanager

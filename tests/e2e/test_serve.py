@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ledgerdesk.utils import stop_process
+
 STARTUP = 30.0  # seconds
 
 
@@ -41,12 +43,7 @@ def test_serve_answers_health_and_openapi_on_loopback(ledgerdesk, tmp_path):
         status, body = _get(f"{base}/openapi.json")
         assert status == 200 and "/health" in json.loads(body)["paths"]
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, 15)
 
 
 def _wait_for_health(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -118,16 +115,13 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
             assert len(listeners) == 2 and len(owners) == 2, (listeners, owners)
             # One that dies is replaced, and the new one listens and answers too.
             os.kill(owners[0], signal.SIGKILL)
-            deadline = time.monotonic() + STARTUP
-            while True:
-                listeners = _listening_sockets(port)
-                now = [pid for pid in _children(server.pid) if _socket_inodes(pid) & listeners]
-                if len(now) == 2 and owners[0] not in now:
-                    break
-                assert time.monotonic() < deadline, f"not replaced:\n{log.read_text()}"
-                time.sleep(0.1)
+            now = _listeners_replacing(server.pid, port, owners[:1], log)
             assert "starting another" in log.read_text()
             assert all(found == [n] for n, found in map(create_and_find, range(40, 48)))
+            # SIGHUP replaces them all, one by one.
+            os.kill(server.pid, signal.SIGHUP)
+            now = _listeners_replacing(server.pid, port, now, log)
+            assert all(found == [n] for n, found in map(create_and_find, range(48, 52)))
             # If the serve process itself is killed, its API processes stop too.
             os.kill(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
@@ -136,12 +130,7 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
                 assert time.monotonic() < deadline, "API processes outlived the serve process"
                 time.sleep(0.1)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, 15)
 
 
 def _post(url: str, body: dict[str, Any], token: str = "") -> Any:
@@ -163,6 +152,18 @@ def _get_json(url: str, token: str) -> Any:
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _listeners_replacing(parent: int, port: int, old: list[int], log: Path) -> list[int]:
+    """Wait until two children of `parent`, none of them in `old`, listen on `port`."""
+    deadline = time.monotonic() + STARTUP
+    while True:
+        listeners = _listening_sockets(port)
+        now = [pid for pid in _children(parent) if _socket_inodes(pid) & listeners]
+        if len(now) == 2 and not set(old) & set(now):
+            return now
+        assert time.monotonic() < deadline, f"not replaced:\n{log.read_text()}"
+        time.sleep(0.1)
 
 
 def _listening_sockets(port: int) -> set[str]:
