@@ -175,7 +175,12 @@ def _post(host: str, path: str, token: str, body: bytes) -> bytes:
 
 
 async def _client(
-    base: str, token: str, stop_at: float, latencies: list[float], errors: list[int]
+    base: str,
+    token: str,
+    stop_at: float,
+    latencies: list[float],
+    errors: list[int],
+    moments: list[float],
 ) -> None:
     host, port = base.removeprefix("http://").split(":")
     loop = asyncio.get_running_loop()
@@ -195,6 +200,7 @@ async def _client(
             started = time.perf_counter()
             status = await connection.request(_post(f"{host}:{port}", "/tickets", token, body))
             latencies.append(time.perf_counter() - started)
+            moments.append(started)
             if status != 201:
                 errors.append(status)
     finally:
@@ -202,15 +208,24 @@ async def _client(
 
 
 async def _load(
-    base: str, token: str, clients: int, seconds: float
+    base: str, token: str, clients: int, seconds: float, record: Path | None = None
 ) -> tuple[list[float], list[int], float]:
     latencies: list[float] = []
     errors: list[int] = []
+    moments: list[float] = []  # when each request was sent, beside its latency
     started = time.perf_counter()
     stop_at = started + seconds
     await asyncio.gather(
-        *(_client(base, token, stop_at, latencies, errors) for _ in range(clients))
+        *(_client(base, token, stop_at, latencies, errors, moments) for _ in range(clients))
     )
+    if record is not None:
+        record.write_text(
+            "sent_s,latency_ms\n"
+            + "".join(
+                f"{at - started:.6f},{latency * 1000:.3f}\n"
+                for at, latency in sorted(zip(moments, latencies, strict=True))
+            )
+        )
     return latencies, errors, time.perf_counter() - started
 
 
@@ -230,6 +245,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--server-log", type=Path, help="write the server's output here")
+    parser.add_argument(
+        "--latencies",
+        type=Path,
+        help="write each request's send time and latency (CSV, one file per store: "
+        "PATH.sqlite.csv, PATH.postgres.csv), to see when the slow ones came",
+    )
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument(
         "--workers", type=int, default=2, help="API processes on PostgreSQL (serve --workers)"
@@ -254,6 +275,9 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
     queue_url = args.queue_url if store == "postgres" else ""
     beside = " + ledgerdesk worker (Redis queue)" if queue_url else ""
     print(f"# {store}: ledgerdesk serve {' '.join(options)}{beside}", flush=True)
+    record = (
+        args.latencies.with_name(f"{args.latencies.name}.{store}.csv") if args.latencies else None
+    )
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         settings = Settings(data_dir=Path(tmp), secret_key="bench-secret")
@@ -293,7 +317,7 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
 
                 cpu_before = cpu_now()
                 latencies, errors, elapsed = _run(
-                    _load(server.base, token, args.clients, args.seconds)
+                    _load(server.base, token, args.clients, args.seconds, record)
                 )
                 cpu = cpu_now() - cpu_before
         finally:
