@@ -113,6 +113,7 @@ class _Follower:
         self.failures = 0
         self.last_error = ""
         self.thread: threading.Thread | None = None
+        self.statistics: threading.Thread | None = None  # a refresh of the planner's statistics
         # Read back by the client that wrote (search, lists): commands wait for it. The outbox
         # works in the background; nobody waits for it.
         self.read_back: bool = getattr(projection, "read_back", True)
@@ -168,6 +169,25 @@ class _Follower:
                 if len(notifications) < batch_size or self.runtime.stopping.is_set():
                     return done  # stopping: the rest waits for the next start
 
+    def refresh_statistics(self) -> bool:
+        """Refresh the view's planner statistics in a thread of their own (False while the last
+        refresh still runs). PostgreSQL's ANALYZE takes 30 ms and more as the index grows, and
+        blocks no write: run here, it held back every request waiting for this projection."""
+        if self.statistics is not None and self.statistics.is_alive():
+            return False
+
+        def refresh() -> None:
+            try:
+                self.projection.view.refresh_statistics()
+            except Exception:  # the next refresh tries again; the projection goes on meanwhile
+                log.exception("refreshing the statistics of %s failed", self.projection.name)
+
+        self.statistics = threading.Thread(
+            target=refresh, name=f"statistics-{self.projection.name}", daemon=True
+        )
+        self.statistics.start()
+        return True
+
     def run(self) -> None:
         backoff = 0.05
         stopping = self.runtime.stopping
@@ -183,8 +203,7 @@ class _Follower:
                 return
             try:
                 unanalysed += self.catch_up(self.runtime.batch_size)
-                if unanalysed >= STATISTICS_EVERY:
-                    self.projection.view.refresh_statistics()
+                if unanalysed >= STATISTICS_EVERY and self.refresh_statistics():
                     unanalysed = 0
                 backoff = 0.05
             except Exception as error:
@@ -298,6 +317,8 @@ class ProjectionRuntime:
             follower.wake.set()
             if follower.thread is not None:
                 follower.thread.join(timeout)
+            if follower.statistics is not None:  # before the store's connections close
+                follower.statistics.join(timeout)
         if self._follow_thread is not None:
             self._follow_thread.join(timeout)
         with self._promises_lock:
