@@ -31,6 +31,7 @@ class Settings:
     snapshot_interval: int = 50
     reopen_closed: bool = True
     sqlite_synchronous: str = "normal"
+    telemetry: bool = False  # FastAPI's OpenTelemetry spans, metrics and logs (needs an SDK)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -72,7 +73,7 @@ class Settings:
             raise SettingsError(f"{PREFIX}SNAPSHOT_INTERVAL must be a whole number") from None
         if snapshot_interval < 2:
             raise SettingsError(f"{PREFIX}SNAPSHOT_INTERVAL must be at least 2")
-        reopen_closed = get("REOPEN_CLOSED", "yes").lower() in ("1", "y", "yes", "true", "on")
+        reopen_closed = _yes(get("REOPEN_CLOSED", "yes"))
         sqlite_synchronous = get("SQLITE_SYNCHRONOUS", "normal").lower()
         if sqlite_synchronous not in ("normal", "full", "extra"):
             raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be normal, full or extra")
@@ -90,6 +91,7 @@ class Settings:
             "SNAPSHOT_INTERVAL",
             "REOPEN_CLOSED",
             "SQLITE_SYNCHRONOUS",
+            "TELEMETRY",
         }
         extra = {
             k[len(PREFIX) :]: v
@@ -110,6 +112,7 @@ class Settings:
             snapshot_interval=snapshot_interval,
             reopen_closed=reopen_closed,
             sqlite_synchronous=sqlite_synchronous,
+            telemetry=_yes(get("TELEMETRY", "no")),
             extra=extra,
         )
 
@@ -142,3 +145,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
         key, _, value = line.partition("=")
         values[key.strip()] = value.strip().strip("'\"")
     return values
+
+
+def _yes(value: str) -> bool:
+    return value.lower() in ("1", "y", "yes", "true", "on")
