@@ -13,12 +13,13 @@ from ledgerdesk.adapters.blob_store import FileBlobStore
 from ledgerdesk.adapters.casbin_access import AccessControl
 from ledgerdesk.adapters.clock import SystemClock
 from ledgerdesk.adapters.event_store import postgres_env, store_env
-from ledgerdesk.adapters.log_reader import log_reader_for
+from ledgerdesk.adapters.log_reader import PostgresLogReader, log_reader_for
 from ledgerdesk.adapters.mail_in.drop_folder import DropFolder
 from ledgerdesk.adapters.mail_in.intake import MailIntake
 from ledgerdesk.adapters.mail_out.templates import MailTemplates
 from ledgerdesk.adapters.mail_out.transports import mail_transport_for
 from ledgerdesk.adapters.passwords import Argon2Hasher
+from ledgerdesk.adapters.read_ahead import PostgresReadAhead
 from ledgerdesk.adapters.sms import sms_transport_for
 from ledgerdesk.adapters.throttle import LoginThrottle
 from ledgerdesk.adapters.ticket_numbers import SequenceNumbers
@@ -90,6 +91,12 @@ def bootstrap(
         if create_tables:  # `migrate`: the sequence is made with the tables
             with _store_errors():
                 app.numbers.prepare()
+    if (
+        app.read_ahead is None
+        and isinstance(app.numbers, SequenceNumbers)
+        and isinstance(app.log_reader, PostgresLogReader)
+    ):
+        app.read_ahead = PostgresReadAhead(app.factory.datastore, app.log_reader, app.numbers)
     blobs = overrides.pop("blobs", None) or FileBlobStore(
         settings.data_dir / "blobs",
         durable=not settings.is_embedded or settings.sqlite_synchronous == "full",

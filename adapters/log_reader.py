@@ -138,15 +138,24 @@ class PostgresLogReader:
 
     def events_of(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of many aggregates in one query, in version order."""
-        found: dict[UUID, list[StoredEvent]] = {}
         with self._statement() as cursor:
-            # One text literal, not a list: psycopg dumps list items one by one, slowly.
-            cursor.execute(self._events_sql, ("{" + ",".join(str(i) for i in ids) + "}",))
-            for r in cursor.fetchall():
-                event = StoredEvent(
-                    r["originator_id"], r["originator_version"], r["topic"], _bytes(r["state"])
-                )
-                found.setdefault(r["originator_id"], []).append(event)
+            cursor.execute(*self.events_query(ids))
+            return self.events_from(cursor.fetchall())
+
+    def events_query(self, ids: Sequence[UUID]) -> tuple[Any, tuple[str]]:
+        """`events_of`'s statement and parameters (to send along with others)."""
+        # One text literal, not a list: psycopg dumps list items one by one, slowly.
+        return self._events_sql, ("{" + ",".join(str(i) for i in ids) + "}",)
+
+    @staticmethod
+    def events_from(rows: Sequence[dict[str, Any]]) -> dict[UUID, list[StoredEvent]]:
+        """`events_of`'s answer from its statement's rows."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        for r in rows:
+            event = StoredEvent(
+                r["originator_id"], r["originator_version"], r["topic"], _bytes(r["state"])
+            )
+            found.setdefault(r["originator_id"], []).append(event)
         return found
 
     def rows(self, start: int, limit: int) -> list[Row]:

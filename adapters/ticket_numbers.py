@@ -50,10 +50,29 @@ class SequenceNumbers(NumberAllocator):
         self._forward_to(self.highest_taken())
 
     def reserve(self, count: int) -> None:
-        with self._lock:
-            count -= len(self._returned) + len(self._spare)  # those go out first
+        count = self.to_reserve(count)
         if count > 0:
-            self._reserved().extend(self._nextvals(count))
+            self.reserved(self._nextvals(count))
+
+    def to_reserve(self, count: int) -> int:
+        """How many fresh numbers `count` tickets need from the sequence."""
+        with self._lock:
+            return count - len(self._returned) - len(self._spare)  # those go out first
+
+    def reserved(self, numbers: list[int]) -> None:
+        """Numbers `reserve_query` gave, for this thread's unit of work to take first."""
+        self._reserved().extend(numbers)
+
+    def reserve_query(self, count: int) -> tuple[str, tuple[str, int]]:
+        """The statement (and parameters) taking `count` fresh numbers, sorted by `numbers_from`."""
+        return (
+            "SELECT nextval(%s::regclass) AS n FROM generate_series(1, %s)",
+            (self._sequence, count),
+        )
+
+    @staticmethod
+    def numbers_from(rows: list[dict[str, Any]]) -> list[int]:
+        return sorted(int(row["n"]) for row in rows)
 
     def allocate(self) -> int:
         with self._lock:
@@ -101,11 +120,8 @@ class SequenceNumbers(NumberAllocator):
         # One statement, outside any transaction (nextval is never rolled back anyway): one
         # round trip where BEGIN and COMMIT around it made three.
         with self._datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(
-                "SELECT nextval(%s::regclass) AS n FROM generate_series(1, %s)",
-                (self._sequence, count),
-            )
-            return sorted(int(row["n"]) for row in cur.fetchall())
+            cur.execute(*self.reserve_query(count))
+            return self.numbers_from(cur.fetchall())
 
     def _forward_to(self, highest: int) -> None:
         """Move the sequence up to `highest` (never down: another process may be past it)."""

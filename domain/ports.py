@@ -59,6 +59,14 @@ class LogReader(Protocol):
         ...
 
 
+class ReadAhead(Protocol):
+    """What a group commit reads before its commands run, in one round trip: the stored events
+    of the aggregates they will likely read, and fresh ticket numbers for those they will open
+    (kept by the number allocator for this thread's unit of work)."""
+
+    def __call__(self, ids: Sequence[UUID], numbers: int) -> dict[UUID, list[Any]]: ...
+
+
 class PasswordHasher(Protocol):
     """Hashes and checks passwords; the domain only ever sees the hash."""
 

@@ -27,7 +27,7 @@ from ledgerdesk.domain.application.unit_of_work import UnitOfWork, current_unit
 from ledgerdesk.domain.chain import digest_stored, encoded_states, stored_digests
 from ledgerdesk.domain.errors import ConflictError, DomainError, StoreUnavailableError
 from ledgerdesk.domain.idempotency import IdempotencyRecord
-from ledgerdesk.domain.ports import Clock, IdFactory, LogReader
+from ledgerdesk.domain.ports import Clock, IdFactory, LogReader, ReadAhead
 from ledgerdesk.domain.seal import LogSeal
 from ledgerdesk.domain.ticket import Ticket, format_number, ticket_id
 from ledgerdesk.domain.values import actor as check_actor
@@ -51,6 +51,9 @@ class Core(Application[UUID]):
     name = "LedgerDesk"
 
     log_reader: LogReader | None = None  # set by bootstrap; the notification log otherwise
+    # Set by bootstrap where reads cost round trips (PostgreSQL): a batch's prefetch and
+    # reservation of numbers together. None: one after the other.
+    read_ahead: ReadAhead | None = None
 
     def __init__(
         self,
@@ -145,10 +148,16 @@ class Core(Application[UUID]):
         wanted = list(reads)
 
         def run_all(unit: UnitOfWork) -> list[T | DomainError]:
-            if wanted:
-                unit.prefetch(wanted)
-            if numbers:
-                self.numbers.reserve(numbers)
+            read_ahead = self.read_ahead
+            if read_ahead is not None:  # both reads in one round trip
+                ids = unit.unread(wanted)
+                if ids or numbers:
+                    unit.loaded(ids, self.read(lambda: read_ahead(ids, numbers)))
+            else:
+                if wanted:
+                    unit.prefetch(wanted)
+                if numbers:
+                    self.numbers.reserve(numbers)
             results: list[T | DomainError] = []
             for command in commands:
                 try:

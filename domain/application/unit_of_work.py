@@ -30,10 +30,18 @@ class UnitOfWork:
     def prefetch(self, ids: Iterable[UUID]) -> None:
         """Load many aggregates in one read, so that `find` needs no query for them."""
         reader = getattr(self._app, "log_reader", None)
-        wanted = [i for i in dict.fromkeys(ids) if i not in self._seen and i not in self._absent]
+        wanted = self.unread(ids)
         if reader is None or not wanted:
             return
-        stored = self._app.read(lambda: reader.events_of(wanted))  # type: ignore[attr-defined]
+        self.loaded(wanted, self._app.read(lambda: reader.events_of(wanted)))  # type: ignore[attr-defined]
+
+    def unread(self, ids: Iterable[UUID]) -> list[UUID]:
+        """Those of these aggregates this unit has not loaded (nor found absent) yet."""
+        return [i for i in dict.fromkeys(ids) if i not in self._seen and i not in self._absent]
+
+    def loaded(self, wanted: Iterable[UUID], stored: dict[UUID, list[Any]]) -> None:
+        """Take in aggregates read ahead (their stored events, by id); those with none are
+        remembered as absent."""
         mapper = self._app.mapper
         for aggregate_id in wanted:
             events = stored.get(aggregate_id)

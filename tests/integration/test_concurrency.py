@@ -141,19 +141,19 @@ def test_a_batch_reserves_its_numbers_together_and_hands_back_what_it_did_not_us
     their numbers in one round trip; unused ones go out first afterwards (both stores)."""
     app, numbers = services.app, services.app.numbers
     asked: list[int] = []
-    if hasattr(numbers, "_nextvals"):  # the sequence (PostgreSQL)
-        nextvals = numbers._nextvals
+    sequence = hasattr(numbers, "reserve_query")  # the sequence (PostgreSQL)
+    if sequence:  # the statement taking numbers, alone or beside the batch's reads
+        reserve_query = numbers.reserve_query
 
-        def counted(count: int) -> list[int]:
+        def counted(count: int) -> Any:
             asked.append(count)
-            return nextvals(count)
+            return reserve_query(count)
 
-        monkeypatch.setattr(numbers, "_nextvals", counted)
+        monkeypatch.setattr(numbers, "reserve_query", counted)
 
     def opening() -> str:
         return open_ticket(services, people.alice).number
 
-    sequence = hasattr(numbers, "_nextvals")
     assert app.batch([opening] * 3, numbers=5) == ["T-1", "T-2", "T-3"]
     assert asked == ([5] if sequence else [])
     assert opening() == "T-4"  # the two spare numbers go out first, with no round trip
@@ -197,6 +197,14 @@ def test_a_batch_loads_what_its_commands_will_read_in_one_query(services, people
 
     monkeypatch.setattr(app.log_reader, "events_of", counted_events_of)
     monkeypatch.setattr(app.repository, "get", counted_get)
+    read_ahead = app.read_ahead
+    if read_ahead is not None:  # PostgreSQL: the batch's reads go with its numbers
+
+        def counted_read_ahead(ids: list[UUID], numbers: int) -> Any:
+            queries.append(len(ids))
+            return read_ahead(ids, numbers)
+
+        monkeypatch.setattr(app, "read_ahead", counted_read_ahead)
 
     def opening(email: str) -> Callable[[], str]:
         def command() -> str:

@@ -81,3 +81,31 @@ def test_a_save_and_a_refused_save_each_take_one_round_trip(services, tmp_path):
     # One synced pipeline, then the ROLLBACK (psycopg also forgets its prepared statements).
     assert sent.count("Sync") == 1 and sent.index("Sync") < sent.index("Query"), sent
     assert recorder.insert_events([StoredEvent(aggregate, 2, "ledgerdesk.test:Odd", b"{}")])
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_batch_reads_ahead_and_takes_its_numbers_in_one_round_trip(services, people, tmp_path):
+    """Before its commands run, a group commit loads what they will read and takes fresh
+    ticket numbers together: one synced pipeline, then one for the save."""
+    app = services.app
+    email = people.alice.email
+
+    def opening() -> str:
+        requester = app.user_by_email(email)
+        assert requester is not None
+        return app.open_ticket(
+            actor=people.agent.actor, subject="hi", text="x", requester_id=requester.id
+        ).number
+
+    # The process's first number is checked against the store (once); the holder of the
+    # address is remembered: two ids to read ahead.
+    assert opening() == "T-1"
+    reads = app.email_reads(email)
+    assert len(reads) == 2
+    with protocol_trace(app.recorder.datastore, tmp_path / "trace") as sent:
+        assert app.batch([opening] * 2, numbers=2, reads=reads) == ["T-2", "T-3"]
+    assert sent.count("Sync") == 2, " ".join(sent)
+    assert app.ticket("T-3").requester_id == people.alice.id
+    with protocol_trace(app.recorder.datastore, tmp_path / "trace") as sent:
+        assert app.batch([opening], numbers=1, reads=reads) == ["T-4"]
+    assert sent.count("Sync") == 2, " ".join(sent)
