@@ -133,13 +133,30 @@ def serve_command(
             services.close()
 
 
+WORKER_NICENESS = 19
+
+
 def worker_command(
     workers: int = typer.Option(2, min=1, max=64, help="Worker threads."),
+    niceness: int = typer.Option(
+        WORKER_NICENESS,
+        min=0,
+        max=19,
+        help="CPU priority, as `nice`: 19 (the lowest, the default) lets the API processes "
+        "and PostgreSQL on the same machine go first; 0 to compete with them as equals.",
+    ),
 ) -> None:
     """Run the job queue's consumer and scheduler (production: one per deployment)."""
     import logging
 
     from ledgerdesk.jobs.queue import build_queue
+
+    # Nobody waits for the worker's work as they wait for an answer: the outbox it keeps, its
+    # mail and its sweeps can come a moment later. At the default priority its bursts (the
+    # outbox applies a hundred events at a time) took a core from requests in flight: under
+    # the HTTP bench on PostgreSQL, p99 60 ms at niceness 0 against 49 at 19 in the same run.
+    # Its work still gets done whenever a core is free (its lag stayed under a second).
+    lower_priority(niceness)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from ledgerdesk.jobs.outbox import dispatcher_for
@@ -161,3 +178,20 @@ def worker_command(
     finally:
         dispatcher.stop()
         services.close()
+
+
+def lower_priority(niceness: int) -> None:
+    """Set this process's niceness, for every thread it has and will have (Linux sets it per
+    thread; threads started later inherit it). Never raises the priority."""
+    import os
+
+    if not hasattr(os, "setpriority") or niceness <= 0:
+        return
+    tasks = f"/proc/{os.getpid()}/task"
+    ids = [int(t) for t in os.listdir(tasks)] if os.path.isdir(tasks) else [0]
+    for thread_id in ids:
+        try:
+            if os.getpriority(os.PRIO_PROCESS, thread_id) < niceness:
+                os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
+        except OSError:  # a thread that has just ended
+            continue
