@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -113,6 +114,9 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
             listeners = _listening_sockets(port)
             owners = [pid for pid in _children(server.pid) if _socket_inodes(pid) & listeners]
             assert len(listeners) == 2 and len(owners) == 2, (listeners, owners)
+            # Kept-alive connections end up even between them, however the kernel placed
+            # them: the busier one closes its excess, and clients connect again.
+            _assert_connections_even(base, port, owners)
             # One that dies is replaced, and the new one listens and answers too.
             os.kill(owners[0], signal.SIGKILL)
             now = _listeners_replacing(server.pid, port, owners[:1], log)
@@ -152,6 +156,55 @@ def _get_json(url: str, token: str) -> Any:
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _assert_connections_even(base: str, port: int, owners: list[int]) -> None:
+    """16 keep-alive clients (http.client connects again after `Connection: close`) send
+    requests in rounds until the API processes hold 8 each; then nothing more is closed."""
+    clients: list[http.client.HTTPConnection] = []
+
+    def round_of_requests() -> None:
+        for client in clients:
+            client.request("GET", "/health")
+            response = client.getresponse()
+            assert response.status == 200
+            response.read()
+
+    try:
+        for _ in range(20):  # start uneven (the kernel places 16 connections 8/8 one time in 5)
+            for client in clients:
+                client.close()
+            clients[:] = [http.client.HTTPConnection("127.0.0.1", port) for _ in range(16)]
+            round_of_requests()
+            if sorted(len(inodes) for inodes in _established(port, owners).values()) != [8, 8]:
+                break
+        held: dict[int, set[str]] = {}
+        deadline = time.monotonic() + STARTUP
+        while True:
+            round_of_requests()
+            held = _established(port, owners)
+            if sorted(len(inodes) for inodes in held.values()) == [8, 8]:
+                break
+            assert time.monotonic() < deadline, {pid: len(i) for pid, i in held.items()}
+            time.sleep(0.15)  # each process publishes its count every 0.1 s
+        for _ in range(5):
+            time.sleep(0.15)
+            round_of_requests()
+        assert _established(port, owners) == held  # even: the same connections stay open
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _established(port: int, owners: list[int]) -> dict[int, set[str]]:
+    """The connections to `port` each process holds (inodes of its ESTABLISHED sockets)."""
+    sockets: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                sockets.add(fields[9])
+    return {pid: _socket_inodes(pid) & sockets for pid in owners}
 
 
 def _listeners_replacing(parent: int, port: int, old: list[int], log: Path) -> list[int]:
