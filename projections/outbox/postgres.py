@@ -17,7 +17,6 @@ class PostgresOutboxView(SqlOutboxView):
     placeholder = "%s"
     real = "DOUBLE PRECISION"
     lock_row = " FOR UPDATE"  # a write and a rebuild's swap take turns on the tracking row
-    indexed_by = False
 
     def __init__(self, datastore: Any, *, prefix: str = "outbox") -> None:
         self.datastore = datastore
