@@ -65,23 +65,26 @@ def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.soc
 class ConnectionBalance:
     """How many connections this process should close to even out with its siblings.
 
-    `counts` is shared by the processes (one slot each, -1 for a process not running); a
+    `counts` is shared by the processes (one slot each, -1 for a process not listening); a
     thread publishes this process's count every `every` seconds and works out the excess
-    over the fair share, which `take()` hands out one connection at a time."""
+    over the fair share, which `take()` hands out one connection at a time. A connection
+    picked to close counts as gone from then on (`closed()` when its answer is sent)."""
 
     def __init__(self, counts: Any, slot: int, every: float = 0.1) -> None:
         self.counts, self.slot, self.every = counts, slot, every
         self._excess = 0
+        self._closing = 0  # picked by take(), their answers not yet sent
         self._lock = threading.Lock()
 
-    def publish(self, mine: int) -> None:
-        self.counts[self.slot] = mine
-        running = [c for c in self.counts if c >= 0]
-        # Close only what a sibling lacks: counts that differ by one are as even as they get.
-        fair = -(-sum(running) // len(running))  # the share, rounded up
-        excess = mine - fair if mine - min(running) > 1 else 0
+    def publish(self, connections: int) -> None:
         with self._lock:
-            self._excess = max(excess, 0)
+            mine = max(connections - self._closing, 0)
+            self.counts[self.slot] = mine
+            running = [c for c in self.counts if c >= 0]
+            # The share: the total spread evenly, and never closer to the emptiest than one
+            # (counts one apart are as even as they get).
+            share = max(sum(running) // len(running), min(running) + 1)
+            self._excess = max(mine - share, 0)
 
     def take(self) -> bool:
         """Whether the request now answered should close its connection."""
@@ -91,26 +94,32 @@ class ConnectionBalance:
             if self._excess <= 0:
                 return False
             self._excess -= 1
+            self._closing += 1
             return True
 
+    def closed(self) -> None:
+        with self._lock:
+            self._closing -= 1
+
     def follow(self, server: Any, stopping: threading.Event) -> None:
-        """Publish the count of a uvicorn server once it listens, until `stopping`."""
+        """Publish the count of a uvicorn server while it listens, until `stopping`."""
         try:
-            while not stopping.wait(self.every):
+            while not stopping.wait(self.every) and not server.should_exit:
                 if server.started:
                     self.publish(len(server.server_state.connections))
         finally:
-            self.counts[self.slot] = -1  # gone: its siblings share without it
+            self.counts[self.slot] = -1  # stopping: its siblings share without it
 
 
 class ClosingExcess:
-    """ASGI middleware: `Connection: close` on the answers `balance` picks."""
+    """ASGI middleware: `Connection: close` on the answers `balance` picks (never on a
+    stream of events, which would end it; its clients reconnect on their own anyway)."""
 
     def __init__(self, app: Any, balance: ConnectionBalance) -> None:
         self.app, self.balance = app, balance
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self.balance.take():
+        if scope["type"] != "http" or _streaming(scope) or not self.balance.take():
             await self.app(scope, receive, send)
             return
 
@@ -120,7 +129,16 @@ class ClosingExcess:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, closing)
+        try:
+            await self.app(scope, receive, closing)
+        finally:
+            self.balance.closed()
+
+
+def _streaming(scope: Any) -> bool:
+    return any(
+        name == b"accept" and b"text/event-stream" in value for name, value in scope["headers"]
+    )
 
 
 def api_process(host: str, port: int, access_log: bool, slot: int = 0, counts: Any = None) -> None:

@@ -38,3 +38,21 @@ def _published(counts: list[int], mine: int) -> ConnectionBalance:
     balance = ConnectionBalance(counts, slot=0)
     balance.publish(mine)
     return balance
+
+
+def test_three_processes_even_out_to_one_apart():
+    assert taken(_published([0, 6, 4], 6)) == 1  # 16 over three: 6, 5, 5
+
+
+def test_a_connection_picked_to_close_is_not_picked_again_while_its_answer_is_slow():
+    counts = [0, 5]
+    balance = ConnectionBalance(counts, slot=0)
+    balance.publish(7)
+    assert balance.take() and not balance.take()
+    balance.publish(7)  # the picked one is still open: its request is still running
+    assert counts == [6, 5] and not balance.take()
+    balance.closed()
+    balance.publish(6)  # gone; its client is now in the other process
+    counts[1] = 6
+    balance.publish(6)
+    assert not balance.take()
