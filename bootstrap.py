@@ -96,7 +96,7 @@ def bootstrap(
         and isinstance(app.numbers, SequenceNumbers)
         and isinstance(app.log_reader, PostgresLogReader)
     ):
-        app.read_ahead = PostgresReadAhead(app.factory.datastore, app.log_reader, app.numbers)
+        app.read_ahead = PostgresReadAhead(app, app.factory.datastore, app.log_reader)
     blobs = overrides.pop("blobs", None) or FileBlobStore(
         settings.data_dir / "blobs",
         durable=not settings.is_embedded or settings.sqlite_synchronous == "full",

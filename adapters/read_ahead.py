@@ -18,23 +18,29 @@ from ledgerdesk.adapters.ticket_numbers import SequenceNumbers
 
 
 class PostgresReadAhead:
-    def __init__(self, datastore: Any, reader: PostgresLogReader, numbers: SequenceNumbers) -> None:
-        self.datastore, self.reader, self.numbers = datastore, reader, numbers
+    """The application's `read_ahead` on PostgreSQL (its numbers must be SequenceNumbers)."""
+
+    def __init__(self, app: Any, datastore: Any, reader: PostgresLogReader) -> None:
+        self.app, self.datastore, self.reader = app, datastore, reader
 
     def __call__(self, ids: Sequence[UUID], numbers: int) -> dict[UUID, list[Any]]:
-        count = self.numbers.to_reserve(numbers)
+        allocator = self.app.numbers  # the application's, whenever it was set
+        if not isinstance(allocator, SequenceNumbers):  # numbers without a sequence: apart
+            allocator.reserve(numbers)
+            return self.reader.events_of(ids) if ids else {}
+        count = allocator.to_reserve(numbers)
         if not ids and count <= 0:
             return {}
         with self.datastore.get_connection() as conn:
             # The pipeline sends both statements, then syncs once on leaving the block; their
             # rows are read afterwards (reading one inside would sync early: a second trip).
+            # Both run in one implicit transaction: if the read fails, no number is taken.
             with conn.pipeline():
                 events, fresh = conn.cursor(), conn.cursor()
                 if ids:
                     events.execute(*self.reader.events_query(ids))
                 if count > 0:
-                    fresh.execute(*self.numbers.reserve_query(count))
-            stored = self.reader.events_from(events.fetchall()) if ids else {}
-            if count > 0:
-                self.numbers.reserved(self.numbers.numbers_from(fresh.fetchall()))
-        return stored
+                    fresh.execute(*allocator.reserve_query(count))
+            if count > 0:  # first: taken numbers are kept (as spare) whatever follows
+                allocator.reserved(allocator.numbers_from(fresh.fetchall()))
+            return self.reader.events_from(events.fetchall()) if ids else {}

@@ -172,8 +172,11 @@ class _Follower:
     def refresh_statistics(self) -> bool:
         """Refresh the view's planner statistics in a thread of their own (False while the last
         refresh still runs). PostgreSQL's ANALYZE takes 30 ms and more as the index grows, and
-        blocks no write: run here, it held back every request waiting for this projection."""
-        if self.statistics is not None and self.statistics.is_alive():
+        blocks no write: run here, it held back every request waiting for this projection.
+        (SQLite's ANALYZE holds the file's write lock meanwhile, wherever it runs.)"""
+        if self.runtime.stopping.is_set() or (
+            self.statistics is not None and self.statistics.is_alive()
+        ):
             return False
 
         def refresh() -> None:
@@ -313,12 +316,16 @@ class ProjectionRuntime:
         callbacks = getattr(self.app, "after_save", None)
         if callbacks is not None and self._saved in callbacks:
             callbacks.remove(self._saved)
+        deadline = time.monotonic() + timeout
         for follower in self.followers.values():
             follower.wake.set()
+        for follower in self.followers.values():
             if follower.thread is not None:
-                follower.thread.join(timeout)
-            if follower.statistics is not None:  # before the store's connections close
-                follower.statistics.join(timeout)
+                follower.thread.join(max(deadline - time.monotonic(), 0.0))
+            # Read once its follower has stopped (which may have just started one); joined
+            # before the store's connections close (SQLite's would crash under it).
+            if follower.statistics is not None:
+                follower.statistics.join(max(deadline - time.monotonic(), 0.0))
         if self._follow_thread is not None:
             self._follow_thread.join(timeout)
         with self._promises_lock:

@@ -109,3 +109,21 @@ def test_a_batch_reads_ahead_and_takes_its_numbers_in_one_round_trip(services, p
     with protocol_trace(app.recorder.datastore, tmp_path / "trace") as sent:
         assert app.batch([opening], numbers=1, reads=reads) == ["T-4"]
     assert sent.count("Sync") == 2, " ".join(sent)
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_the_read_ahead_follows_the_application_s_number_allocator(services, people, monkeypatch):
+    """Numbers come from whatever allocator the application has when the batch runs (one
+    without a sequence takes its numbers apart from the read)."""
+    from ledgerdesk.domain.application.numbers import NumberAllocator
+
+    app = services.app
+    monkeypatch.setattr(app, "numbers", NumberAllocator(app.number_taken))
+    reads = app.email_reads(people.alice.email)
+
+    def opening() -> str:
+        return app.open_ticket(
+            actor=people.agent.actor, subject="hi", text="x", requester_id=people.alice.id
+        ).number
+
+    assert app.batch([opening] * 2, numbers=2, reads=reads) == ["T-1", "T-2"]
