@@ -11,9 +11,11 @@ not saved (a conflict re-runs it) go back to this process and are handed out aga
 still free; a command refused inside a batch after taking its number, or a process stopping
 with numbers handed back, leaves them unused. Numbers are unique and nearly gapless.
 
-A group commit that will open k tickets reserves k numbers in one round trip (`reserve`)
-rather than asking once per ticket inside its transaction; what it does not use is kept as
-spare for the process's next tickets (no one else has them: no look-up before reuse).
+A group commit that will open k tickets reserves k numbers in one round trip (`reserve`, or
+`reserve_query` sent along with the batch's reads by `adapters/read_ahead.py`, which hands the
+numbers back through `reserved`) rather than asking once per ticket inside its transaction;
+what it does not use is kept as spare for the process's next tickets (no one else has them:
+no look-up before reuse).
 """
 
 from __future__ import annotations

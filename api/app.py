@@ -59,7 +59,8 @@ def create_app(services: Services, *, projects: bool = True, server: bool = Fals
         description="An email-first help desk whose every change is a verifiable event.",
         lifespan=lifespan,
         # Off unless asked for: FastAPI otherwise asks OpenTelemetry on every request whether
-        # a provider was configured, reading the environment each time (~3 % of the API's CPU).
+        # a provider was configured, reading the environment each time (about 3 % of an API
+        # process's main thread, profiled under `make bench`).
         telemetry=None if services.settings.telemetry else NO_TELEMETRY,
     )
     app.state.services = services

@@ -151,11 +151,12 @@ def worker_command(
 
     from ledgerdesk.jobs.queue import build_queue
 
-    # Nobody waits for the worker's work as they wait for an answer: the outbox it keeps, its
-    # mail and its sweeps can come a moment later. At the default priority its bursts (the
-    # outbox applies a hundred events at a time) took a core from requests in flight: under
-    # the HTTP bench on PostgreSQL, p99 60 ms at niceness 0 against 49 at 19 in the same run.
-    # Its work still gets done whenever a core is free (its lag stayed under a second).
+    # The worker's work can come a moment later than an answer: the outbox it keeps, its mail
+    # and its sweeps. At the default priority its bursts (the outbox applies a hundred events
+    # at a time) took a core from requests in flight: under the HTTP bench on PostgreSQL, p99
+    # 60 ms at niceness 0 against 49 at 19 in the same run. Its work still gets done whenever
+    # a core is free (its outbox stayed under a second behind); the few requests that wait for
+    # the outbox (marking notifications read, retrying a delivery) wait that much longer.
     lower_priority(niceness)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
