@@ -13,7 +13,7 @@ import pytest
 from ledgerdesk.bootstrap import bootstrap
 from ledgerdesk.domain.errors import ValidationError
 from ledgerdesk.domain.user import EmailIndex
-from ledgerdesk.tests.support import open_ticket, open_tickets_in_process
+from ledgerdesk.tests.support import open_ticket, open_tickets_in_process, opening_for
 
 WRITERS = 4
 PER_WRITER = 25
@@ -207,14 +207,7 @@ def test_a_batch_loads_what_its_commands_will_read_in_one_query(services, people
         monkeypatch.setattr(app, "read_ahead", counted_read_ahead)
 
     def opening(email: str) -> Callable[[], str]:
-        def command() -> str:
-            requester = app.user_by_email(email)
-            assert requester is not None
-            return app.open_ticket(
-                actor=people.agent.actor, subject="hi", text="x", requester_id=requester.id
-            ).number
-
-        return command
+        return opening_for(app, people.agent.actor, email)
 
     email = "alice@customer.test"
     assert app.email_reads(email) == [EmailIndex.id_for(email)]  # nothing seen yet

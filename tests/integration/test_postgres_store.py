@@ -9,7 +9,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.sql import SQL, Identifier
 
 from ledgerdesk.adapters.postgres_store import ApplicationRecorder, arrays
-from ledgerdesk.tests.support import protocol_trace
+from ledgerdesk.tests.support import opening_for, protocol_trace
 
 
 def test_array_literals_quote_topics_and_carry_any_bytes():
@@ -89,13 +89,7 @@ def test_a_batch_reads_ahead_and_takes_its_numbers_in_one_round_trip(services, p
     ticket numbers together: one synced pipeline, then one for the save."""
     app = services.app
     email = people.alice.email
-
-    def opening() -> str:
-        requester = app.user_by_email(email)
-        assert requester is not None
-        return app.open_ticket(
-            actor=people.agent.actor, subject="hi", text="x", requester_id=requester.id
-        ).number
+    opening = opening_for(app, people.agent.actor, email)
 
     # The process's first number is checked against the store (once); the holder of the
     # address is remembered: two ids to read ahead.
