@@ -15,7 +15,6 @@ from uuid import UUID
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from ledgerdesk.api.committer import GroupCommitter
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.errors import NotFoundError
@@ -32,14 +31,6 @@ async def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-async def get_committer(request: Request) -> GroupCommitter:
-    committer: GroupCommitter = request.app.state.committer
-    return committer
-
-
-CommitterDep = Annotated[GroupCommitter, Depends(get_committer)]
 
 
 @dataclass(frozen=True)
@@ -112,9 +103,13 @@ class CallerCache:
         return claims
 
 
-async def current_caller(request: Request, services: ServicesDep) -> Caller:
+async def current_caller(request: Request) -> Caller:
     from ledgerdesk.adapters.tokens import InvalidToken
 
+    # The services straight from the app, not as a sub-dependency: every route signs its
+    # caller in, and each dependency level costs FastAPI's resolver more than this whole
+    # function (profiled under `make bench`).
+    services: Services = request.app.state.services
     cache: CallerCache = request.app.state.callers
     try:
         claims = cache.claims(_bearer(request), services.tokens.verify_access, services.app.now())
