@@ -16,6 +16,14 @@ how many connections it has, and one holding more than its share answers its nex
 with `Connection: close`; the client reconnects, and the kernel places the new connection
 again, until the counts are even (a balanced process closes nothing).
 
+With no more processes than CPUs, each process is pinned to a CPU of its own (`--pin`, the
+default): its event loop and committer then keep that CPU's caches, and the scheduler stops
+moving them between CPUs, which it did thousands of times a second under load while the
+projector, the worker and PostgreSQL's backends took turns. Measured under `make bench` on 2
+CPUs, switching the pinning on and off every 3 s within one run: p99 46.2 -> 40.6 ms and
+42.6 -> 35.7 ms (lower in 16 of 20 window pairs), +8 % tickets/s. Everything else the machine
+runs still goes wherever the scheduler puts it.
+
 The supervisor restarts a process that dies, stops them all (SIGTERM: each finishes its
 requests) when it is asked to stop, and gives up if a process cannot start at all (the port
 is taken).
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -141,10 +150,42 @@ def _streaming(scope: Any) -> bool:
     )
 
 
-def api_process(host: str, port: int, access_log: bool, slot: int = 0, counts: Any = None) -> None:
+def pinned_cpus(count: int) -> list[int] | None:
+    """The CPU for each of `count` API processes, or None when they are better left to the
+    scheduler: a single process, more processes than CPUs this process may use (pinned
+    together they could not spread), or no way to pin (not Linux)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if not 1 < count <= len(cpus):
+        return None
+    return cpus[:count]
+
+
+def pin_to(cpu: int) -> None:
+    """Run this process, every thread it has and will have, on one CPU (Linux sets the
+    affinity per thread; new threads inherit their creator's)."""
+    for thread_id in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(thread_id), {cpu})
+        except ProcessLookupError:  # the thread ended meanwhile
+            continue
+
+
+def api_process(
+    host: str,
+    port: int,
+    access_log: bool,
+    slot: int = 0,
+    counts: Any = None,
+    cpu: int | None = None,
+) -> None:
     """One API process (the target of a spawned process): its own socket, one uvicorn, which
     stops (finishing its requests) when the `serve` process that started it is gone, and
-    evens out its connections with its siblings' through `counts` (see ConnectionBalance)."""
+    evens out its connections with its siblings' through `counts` (see ConnectionBalance).
+    `cpu`: the one CPU it runs on (None: any)."""
+    if cpu is not None:
+        pin_to(cpu)  # before any thread starts, so that all of them inherit it
     import uvicorn
 
     config = uvicorn.Config(
@@ -189,8 +230,12 @@ class ApiProcesses:
     """Runs `count` API processes until `stop()` (or SIGINT / SIGTERM to this process; SIGHUP
     replaces them one by one, as after an upgrade)."""
 
-    def __init__(self, host: str, port: int, count: int, *, access_log: bool = True) -> None:
+    def __init__(
+        self, host: str, port: int, count: int, *, access_log: bool = True, pin: bool = True
+    ) -> None:
         self.host, self.port, self.count, self.access_log = host, port, count, access_log
+        # Each slot's CPU (a process started again in a slot takes its CPU), or None.
+        self.cpus = pinned_cpus(count) if pin else None
         self._context = multiprocessing.get_context("spawn")
         self._processes: list[Any] = []  # None: ended, to be started again
         # Each process's open connections (-1: not running), for them to even out.
@@ -243,7 +288,14 @@ class ApiProcesses:
         self._counts[slot] = -1  # counted once it listens
         process = self._context.Process(
             target=api_process,
-            args=(self.host, self.port, self.access_log, slot, self._counts),
+            args=(
+                self.host,
+                self.port,
+                self.access_log,
+                slot,
+                self._counts,
+                None if self.cpus is None else self.cpus[slot],
+            ),
             name="ledgerdesk-api",
         )
         process.start()

@@ -117,10 +117,16 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
             # Kept-alive connections end up even between them, however the kernel placed
             # them: the busier one closes its excess, and clients connect again.
             _assert_connections_even(base, port, owners)
+            # With no more processes than CPUs, each runs, all its threads, on a CPU of its
+            # own (the first two this process may use).
+            cpus = sorted(os.sched_getaffinity(0))
+            expected = [{cpu} for cpu in cpus[:2]] if len(cpus) >= 2 else [set(cpus)] * 2
+            assert sorted(map(_cpus_of, owners), key=min) == expected
             # One that dies is replaced, and the new one listens and answers too.
             os.kill(owners[0], signal.SIGKILL)
             now = _listeners_replacing(server.pid, port, owners[:1], log)
             assert "starting another" in log.read_text()
+            assert sorted(map(_cpus_of, now), key=min) == expected  # the slot's CPU again
             assert all(found == [n] for n, found in map(create_and_find, range(40, 48)))
             # SIGHUP replaces them all, one by one.
             os.kill(server.pid, signal.SIGHUP)
@@ -135,6 +141,15 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
                 time.sleep(0.1)
     finally:
         stop_process(server, 15)
+
+
+def _cpus_of(pid: int) -> set[int]:
+    """The CPUs a process's threads may run on (all of them the same, or this fails)."""
+    found = {
+        frozenset(os.sched_getaffinity(int(thread))) for thread in os.listdir(f"/proc/{pid}/task")
+    }
+    assert len(found) == 1, found
+    return set(next(iter(found)))
 
 
 def _post(url: str, body: dict[str, Any], token: str = "") -> Any:
