@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 from typing import Any
 
@@ -25,3 +26,11 @@ def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def thread_ids() -> list[int]:
+    """This process's threads, by id, for the per-thread settings Linux keeps (niceness, CPU
+    affinity; a thread started later inherits its creator's); [0], this thread, without
+    /proc."""
+    tasks = f"/proc/{os.getpid()}/task"
+    return [int(t) for t in os.listdir(tasks)] if os.path.isdir(tasks) else [0]

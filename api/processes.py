@@ -42,6 +42,8 @@ import time
 from multiprocessing.connection import wait
 from typing import Any
 
+from ledgerdesk.utils import thread_ids
+
 log = logging.getLogger("ledgerdesk.serve")
 STARTUP_FAILURE = 3  # uvicorn's exit status when the app cannot start (import, lifespan, ...)
 CANNOT_LISTEN = 98  # ours: the port could not be bound (errno EADDRINUSE's number)
@@ -165,9 +167,9 @@ def pinned_cpus(count: int) -> list[int] | None:
 def pin_to(cpu: int) -> None:
     """Run this process, every thread it has and will have, on one CPU (Linux sets the
     affinity per thread; new threads inherit their creator's)."""
-    for thread_id in os.listdir("/proc/self/task"):
+    for thread_id in thread_ids():
         try:
-            os.sched_setaffinity(int(thread_id), {cpu})
+            os.sched_setaffinity(thread_id, {cpu})
         except ProcessLookupError:  # the thread ended meanwhile
             continue
 

@@ -193,9 +193,9 @@ def lower_priority(niceness: int) -> None:
 
     if not hasattr(os, "setpriority") or niceness <= 0:
         return
-    tasks = f"/proc/{os.getpid()}/task"
-    ids = [int(t) for t in os.listdir(tasks)] if os.path.isdir(tasks) else [0]
-    for thread_id in ids:
+    from ledgerdesk.utils import thread_ids
+
+    for thread_id in thread_ids():
         try:
             if os.getpriority(os.PRIO_PROCESS, thread_id) < niceness:
                 os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
