@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ledgerdesk.domain.errors import (
     AuthenticationError,
@@ -26,6 +27,7 @@ from ledgerdesk.domain.errors import (
 
 log = logging.getLogger("ledgerdesk.api")
 PROBLEM = "application/problem+json"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 STATUS_FOR: list[tuple[type[DomainError], int]] = [
     (AuthenticationError, 401),
     (NotFoundError, 404),
@@ -102,14 +104,30 @@ def install(app: FastAPI) -> None:
         return problem(422, detail or "the request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         headers = dict(error.headers) if error.headers else None
+        if error.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed(request))}
         return problem(error.status_code, str(error.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "something went wrong on our side; it has been logged")
+
+
+def allowed(request: Request) -> list[str]:
+    """Every method some route answers on the request's path. Starlette's 405 names only the
+    methods of the first route whose path matches, which depends on the order the routes
+    were added in (GET /tickets searches, POST /tickets opens, in two routers)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def _field_error(error: dict[str, Any]) -> dict[str, str]:

@@ -190,3 +190,23 @@ def test_malformed_json_wrong_types_and_huge_bodies_get_clear_4xx(api):
     )
     assert huge.status_code == 413
     assert api.client.get("/tickets/not-a-number", headers=headers).status_code in (404, 422)
+
+
+def test_a_method_a_path_does_not_take_gets_405_naming_every_method_it_does(api):
+    headers = api.headers("alice@customer.test")
+    opened = api.open("alice@customer.test")
+    for method, path, methods in [
+        ("DELETE", "/tickets", "GET, POST"),  # two routers answer on /tickets
+        ("PUT", f"/tickets/{opened['number']}", "GET, PATCH"),
+        ("GET", "/auth/login", "POST"),
+    ]:
+        response = api.client.request(method, path, headers=headers)
+        assert response.status_code == 405, (method, path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["allow"] == methods, (method, path)
+
+
+def test_the_docs_list_the_resources_sign_in_first(api):
+    tags = [tag["name"] for tag in api.client.get("/openapi.json").json()["tags"]]
+    assert tags[:3] == ["auth", "tickets", "search"]
+    assert set(tags) >= {"users", "departments", "policies", "notifications", "health"}
