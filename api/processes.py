@@ -16,13 +16,13 @@ how many connections it has, and one holding more than its share answers its nex
 with `Connection: close`; the client reconnects, and the kernel places the new connection
 again, until the counts are even (a balanced process closes nothing).
 
-With no more processes than CPUs, each process is pinned to a CPU of its own (`--pin`, the
-default): its event loop and committer then keep that CPU's caches, and the scheduler stops
-moving them between CPUs, which it did thousands of times a second under load while the
-projector, the worker and PostgreSQL's backends took turns. Measured under `make bench` on 2
-CPUs, switching the pinning on and off every 3 s within one run: p99 46.2 -> 40.6 ms and
-42.6 -> 35.7 ms (lower in 16 of 20 window pairs), +8 % tickets/s. Everything else the machine
-runs still goes wherever the scheduler puts it.
+With as many processes as CPUs, each process is pinned to a CPU of its own (`--pin`, the
+default; `pinned_cpus` says when not): its event loop and committer then keep that CPU's
+caches, and the scheduler stops moving them between CPUs, which it did thousands of times a
+second under load while the projector, the worker and PostgreSQL's backends took turns.
+Measured under `make bench` with 2 processes on 2 CPUs, switching the pinning on and off every
+3 s within one run: p99 46.2 -> 40.6 ms and 42.6 -> 35.7 ms (lower in 16 of 20 window pairs),
++8 % tickets/s. Everything else the machine runs still goes wherever the scheduler puts it.
 
 The supervisor restarts a process that dies, stops them all (SIGTERM: each finishes its
 requests) when it is asked to stop, and gives up if a process cannot start at all (the port
@@ -31,6 +31,7 @@ is taken).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -154,24 +155,75 @@ def _streaming(scope: Any) -> bool:
 
 def pinned_cpus(count: int) -> list[int] | None:
     """The CPU for each of `count` API processes, or None when they are better left to the
-    scheduler: a single process, more processes than CPUs this process may use (pinned
-    together they could not spread), or no way to pin (not Linux)."""
+    scheduler. Pinned only in the shape measured: as many processes as CPUs this process may
+    use (its affinity: a container's cpuset, `taskset`), and no CPU quota below them. Fewer
+    processes than CPUs would crowd onto the first ones while the rest idle; more could not
+    spread; under a quota (a container's `cpus:` without a cpuset) the CPUs it sees are not
+    the ones it gets; a single process has nothing to gain; not Linux: no way to pin."""
     if not hasattr(os, "sched_getaffinity"):
         return None
     cpus = sorted(os.sched_getaffinity(0))
-    if not 1 < count <= len(cpus):
+    if count < 2 or count != len(cpus):
         return None
-    return cpus[:count]
+    quota = cpu_quota()
+    if quota is not None and quota < len(cpus):
+        return None
+    return cpus
 
 
-def pin_to(cpu: int) -> None:
-    """Run this process, every thread it has and will have, on one CPU (Linux sets the
-    affinity per thread; new threads inherit their creator's)."""
-    for thread_id in thread_ids():
+def cpu_quota(root: str = "/sys/fs/cgroup") -> float | None:
+    """How many CPUs' worth of time this process's control group may use, or None: no quota
+    (or none that can be read). cgroup v2's `cpu.max`, else v1's `cpu.cfs_quota_us`; each
+    where /proc/self/cgroup places this process, else at the mount's root (a container that
+    sees its own group there while /proc names the host's path)."""
+    try:
+        with open("/proc/self/cgroup") as file:
+            lines = [line.rstrip("\n").split(":", 2) for line in file]
+    except OSError:
+        return None
+    places: list[tuple[str, str | None]] = []
+    for _, controllers, path in (line for line in lines if len(line) == 3):
+        if not controllers:  # v2: "0::/path", one file holding "quota period" or "max period"
+            for folder in (f"{root}{path}", root):
+                places.append((f"{folder.rstrip('/')}/cpu.max", None))
+        elif "cpu" in controllers.split(","):  # v1: "4:cpu,cpuacct:/path", quota -1: none
+            for folder in (f"{root}/{controllers}{path}", f"{root}/{controllers}"):
+                folder = folder.rstrip("/")
+                places.append((f"{folder}/cpu.cfs_quota_us", f"{folder}/cpu.cfs_period_us"))
+    for quota_file, period_file in places:
         try:
-            os.sched_setaffinity(thread_id, {cpu})
-        except ProcessLookupError:  # the thread ended meanwhile
+            with open(quota_file) as file:
+                values = file.read().split()
+            if period_file is not None:
+                with open(period_file) as file:
+                    values.append(file.read().strip())
+            if values[0] in ("max", "-1"):
+                return None
+            return int(values[0]) / int(values[1])
+        except (OSError, ValueError, IndexError):
             continue
+    return None
+
+
+def pin_to(cpu: int) -> bool:
+    """Run this process, every thread it has and will have, on one CPU (Linux sets the
+    affinity per thread; new threads inherit their creator's). False, with a warning, if it
+    may not (a CPU taken away meanwhile, a sandbox that forbids it): it then runs unpinned,
+    as well as it would have, rather than not at all."""
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {cpu})  # this thread first: those it starts inherit it
+        for thread_id in thread_ids():
+            try:
+                os.sched_setaffinity(thread_id, {cpu})
+            except ProcessLookupError:  # the thread ended meanwhile
+                continue
+    except OSError as error:
+        log.warning("cannot run on CPU %s (%s); running on any of them", cpu, error)
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, before)
+        return False
+    return True
 
 
 def api_process(
@@ -236,8 +288,7 @@ class ApiProcesses:
         self, host: str, port: int, count: int, *, access_log: bool = True, pin: bool = True
     ) -> None:
         self.host, self.port, self.count, self.access_log = host, port, count, access_log
-        # Each slot's CPU (a process started again in a slot takes its CPU), or None.
-        self.cpus = pinned_cpus(count) if pin else None
+        self.pin = pin
         self._context = multiprocessing.get_context("spawn")
         self._processes: list[Any] = []  # None: ended, to be started again
         # Each process's open connections (-1: not running), for them to even out.
@@ -286,6 +337,12 @@ class ApiProcesses:
         except OSError as error:
             raise RuntimeError(f"cannot listen on {self.host}:{self.port}: {error}") from None
 
+    def cpu_for(self, slot: int) -> int | None:
+        """The CPU the process in `slot` runs on (None: any), worked out at each start: the
+        CPUs this process may use can change while it runs (`taskset`, a new cpuset)."""
+        cpus = pinned_cpus(self.count) if self.pin else None
+        return None if cpus is None else cpus[slot]
+
     def _start(self, slot: int) -> Any:
         self._counts[slot] = -1  # counted once it listens
         process = self._context.Process(
@@ -296,7 +353,7 @@ class ApiProcesses:
                 self.access_log,
                 slot,
                 self._counts,
-                None if self.cpus is None else self.cpus[slot],
+                self.cpu_for(slot),
             ),
             name="ledgerdesk-api",
         )

@@ -40,8 +40,8 @@ def serve_command(
     ),
     pin: bool = typer.Option(
         True,
-        help="With --workers up to the number of CPUs: run each API process on a CPU of its "
-        "own (p99 about 13 % lower, measured under `make bench` on 2 CPUs).",
+        help="With --workers equal to the number of CPUs: run each API process on a CPU of "
+        "its own (p99 12-16 % lower, measured under `make bench` with 2 on 2 CPUs).",
     ),
 ) -> None:
     """Serve the API (and, on the embedded default, everything else) until stopped."""

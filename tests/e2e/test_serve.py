@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ledgerdesk.api.processes import pinned_cpus
 from ledgerdesk.utils import stop_process
 
 STARTUP = 30.0  # seconds
@@ -117,10 +118,11 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
             # Kept-alive connections end up even between them, however the kernel placed
             # them: the busier one closes its excess, and clients connect again.
             _assert_connections_even(base, port, owners)
-            # With no more processes than CPUs, each runs, all its threads, on a CPU of its
-            # own (the first two this process may use).
-            cpus = sorted(os.sched_getaffinity(0))
-            expected = [{cpu} for cpu in cpus[:2]] if len(cpus) >= 2 else [set(cpus)] * 2
+            # With as many processes as CPUs, each runs, all its threads, on a CPU of its
+            # own; otherwise on any of them (pinned_cpus: when).
+            cpus = pinned_cpus(2)
+            allowed = os.sched_getaffinity(0)
+            expected = [{cpu} for cpu in cpus] if cpus else [allowed, allowed]
             assert sorted(map(_cpus_of, owners), key=min) == expected
             # One that dies is replaced, and the new one listens and answers too.
             os.kill(owners[0], signal.SIGKILL)
@@ -145,9 +147,12 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
 
 def _cpus_of(pid: int) -> set[int]:
     """The CPUs a process's threads may run on (all of them the same, or this fails)."""
-    found = {
-        frozenset(os.sched_getaffinity(int(thread))) for thread in os.listdir(f"/proc/{pid}/task")
-    }
+    found = set()
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        try:
+            found.add(frozenset(os.sched_getaffinity(int(thread))))
+        except ProcessLookupError:  # the thread ended since it was listed
+            continue
     assert len(found) == 1, found
     return set(next(iter(found)))
 
