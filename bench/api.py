@@ -1,7 +1,11 @@
 """`python -m ledgerdesk.bench.api`: ticket creation through HTTP, uvicorn on loopback.
 
 16 concurrent clients POST /tickets for a fixed time against a real `ledgerdesk serve`
-process; prints tickets/s, latency percentiles and the server's CPU time per ticket.
+process, each as soon as its last answer came (the server's most: a closed loop); prints
+tickets/s, latency percentiles and the server's CPU time per ticket. Then, on PostgreSQL, the
+same clients send at a fixed rate (`--rate`, default 400 tickets/s, the target): an open loop,
+each request timed from when it was due, for the latency clients see at that load rather than
+at the server's limit, where a closed loop's latency is its clients over its throughput.
 `--store sqlite|postgres|both` (default: both, PostgreSQL only when
 LEDGERDESK_BENCH_DATABASE_URL or LEDGERDESK_TEST_DATABASE_URL is set; a fresh schema, dropped
 afterwards). PostgreSQL is served as docker-compose.yml serves it: `--workers 2`, and, when
@@ -177,6 +181,22 @@ def _post(host: str, path: str, token: str, body: bytes) -> bytes:
     ).encode() + body
 
 
+@dataclass
+class Pace:
+    """An open loop: requests due at `rate` per second from `origin`, over all clients, and
+    each client's share of them (client `index` of `clients` sends every clients-th one). A
+    request is timed from when it was due, not from when it was sent, so a server that falls
+    behind is charged for the wait it causes (no coordinated omission, as in wrk2)."""
+
+    rate: float
+    origin: float
+    clients: int
+    index: int
+
+    def due(self, n: int) -> float:
+        return self.origin + ((n - 1) * self.clients + self.index) / self.rate
+
+
 async def _client(
     base: str,
     token: str,
@@ -184,6 +204,7 @@ async def _client(
     latencies: list[float],
     errors: list[int],
     moments: list[float],
+    pace: Pace | None = None,
 ) -> None:
     host, port = base.removeprefix("http://").split(":")
     loop = asyncio.get_running_loop()
@@ -192,6 +213,13 @@ async def _client(
         n = 0
         while time.perf_counter() < stop_at:
             n += 1
+            due = None
+            if pace is not None:
+                due = pace.due(n)
+                if due >= stop_at:
+                    break
+                if due > time.perf_counter():
+                    await asyncio.sleep(due - time.perf_counter())
             body = json.dumps(
                 {
                     "subject": f"Bench ticket {n}",
@@ -205,6 +233,8 @@ async def _client(
                 transport.close()
                 transport, connection = await loop.create_connection(_Connection, host, int(port))
             status = await connection.request(_post(f"{host}:{port}", "/tickets", token, body))
+            if due is not None:
+                started = due
             latencies.append(time.perf_counter() - started)
             moments.append(started)
             if status != 201:
@@ -214,15 +244,24 @@ async def _client(
 
 
 async def _load(
-    base: str, token: str, clients: int, seconds: float, record: Path | None = None
+    base: str,
+    token: str,
+    clients: int,
+    seconds: float,
+    record: Path | None = None,
+    rate: float | None = None,
 ) -> tuple[list[float], list[int], float]:
+    """`clients` connections sending POST /tickets for `seconds`: each as soon as its last
+    answer came (a closed loop: the server's most), or, with `rate`, at that many per second
+    over all of them (an open loop: the latency a client sees at that load)."""
     latencies: list[float] = []
     errors: list[int] = []
     moments: list[float] = []  # when each request was sent, beside its latency
     started = time.perf_counter()
     stop_at = started + seconds
+    paces = [Pace(rate, started, clients, i) if rate else None for i in range(clients)]
     await asyncio.gather(
-        *(_client(base, token, stop_at, latencies, errors, moments) for _ in range(clients))
+        *(_client(base, token, stop_at, latencies, errors, moments, pace) for pace in paces)
     )
     if record is not None:
         record.write_text(
@@ -258,6 +297,15 @@ def main() -> None:
         "PATH.sqlite.csv, PATH.postgres.csv), to see when the slow ones came",
     )
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="*",
+        default=[400.0],
+        help="after the run at full speed, one run at each of these rates (tickets/s over all "
+        "clients, timed from when each request was due) on PostgreSQL; default: 400, the "
+        "target. --rate alone: none",
+    )
     parser.add_argument(
         "--workers", type=int, default=2, help="API processes on PostgreSQL (serve --workers)"
     )
@@ -326,6 +374,10 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
                     _load(server.base, token, args.clients, args.seconds, record)
                 )
                 cpu = cpu_now() - cpu_before
+                paced = [
+                    (rate, _run(_load(server.base, token, args.clients, args.seconds, None, rate)))
+                    for rate in (args.rate if store == "postgres" else [])
+                ]
         finally:
             if pg_url:
                 import psycopg
@@ -339,6 +391,13 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
     emit(f"http_create_errors.{store}", len(errors))
     if cpu >= 0:  # the server's own CPU time per ticket (the load generator runs beside it)
         emit(f"http_create_server_cpu_ms_per_ticket.{store}", cpu / len(latencies) * 1000)
+    for rate, (latencies, errors, elapsed) in paced:
+        latencies.sort()
+        name = f"http_create_at_{rate:g}_per_s"
+        emit(f"{name}_tickets_per_s.{store}", len(latencies) / elapsed)
+        emit(f"{name}_p50_ms.{store}", latencies[len(latencies) // 2] * 1000)
+        emit(f"{name}_p99_ms.{store}", latencies[int(len(latencies) * 0.99)] * 1000)
+        emit(f"{name}_errors.{store}", len(errors))
 
 
 if __name__ == "__main__":
