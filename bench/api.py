@@ -294,7 +294,8 @@ def main() -> None:
         "--latencies",
         type=Path,
         help="write each request's send time and latency (CSV, one file per store: "
-        "PATH.sqlite.csv, PATH.postgres.csv), to see when the slow ones came",
+        "PATH.sqlite.csv, PATH.postgres.csv, and per --rate: PATH.postgres.at_400.csv), to see "
+        "when the slow ones came",
     )
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument(
@@ -375,7 +376,19 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
                 )
                 cpu = cpu_now() - cpu_before
                 paced = [
-                    (rate, _run(_load(server.base, token, args.clients, args.seconds, None, rate)))
+                    (
+                        rate,
+                        _run(
+                            _load(
+                                server.base,
+                                token,
+                                args.clients,
+                                args.seconds,
+                                record and record.with_suffix(f".at_{rate:g}.csv"),
+                                rate,
+                            )
+                        ),
+                    )
                     for rate in (args.rate if store == "postgres" else [])
                 ]
         finally:
