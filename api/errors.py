@@ -106,8 +106,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         headers = dict(error.headers) if error.headers else None
-        if error.status_code == 405:
-            headers = {**(headers or {}), "Allow": ", ".join(allowed(request))}
+        if error.status_code == 405 and (methods := allowed(request)):
+            headers = {**(headers or {}), "Allow": ", ".join(methods)}
         return problem(error.status_code, str(error.detail), headers=headers)
 
     @app.exception_handler(Exception)
@@ -120,14 +120,15 @@ def allowed(request: Request) -> list[str]:
     """Every method some route answers on the request's path. Starlette's 405 names only the
     methods of the first route whose path matches, which depends on the order the routes
     were added in (GET /tickets searches, POST /tickets opens, in two routers)."""
-    routes = request.app.router.routes
-    return [
-        method
-        for method in METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
-        )
-    ]
+    methods = []
+    for method in METHODS:
+        # A copy of the scope for each try: matching writes into it (FastAPI's own key too).
+        scope = {**request.scope, "method": method}
+        if "fastapi" in scope:
+            scope["fastapi"] = dict(scope["fastapi"])
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.append(method)
+    return methods
 
 
 def _field_error(error: dict[str, Any]) -> dict[str, str]:

@@ -17,7 +17,7 @@ with `Connection: close`; the client reconnects, and the kernel places the new c
 again, until the counts are even (a balanced process closes nothing).
 
 With as many processes as CPUs, each process is pinned to a CPU of its own (`--pin`, the
-default; `pinned_cpus` says when not): its event loop and committer then keep that CPU's
+default; api/cpus.py says when not): its event loop and committer then keep that CPU's
 caches, and the scheduler stops moving them between CPUs, which it did thousands of times a
 second under load while the projector, the worker and PostgreSQL's backends took turns.
 Measured under `make bench` with 2 processes on 2 CPUs, switching the pinning on and off every
@@ -31,10 +31,8 @@ is taken).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import sys
@@ -43,7 +41,7 @@ import time
 from multiprocessing.connection import wait
 from typing import Any
 
-from ledgerdesk.utils import thread_ids
+from ledgerdesk.api.cpus import pin_to, pinned_cpus
 
 log = logging.getLogger("ledgerdesk.serve")
 STARTUP_FAILURE = 3  # uvicorn's exit status when the app cannot start (import, lifespan, ...)
@@ -153,79 +151,6 @@ def _streaming(scope: Any) -> bool:
     )
 
 
-def pinned_cpus(count: int) -> list[int] | None:
-    """The CPU for each of `count` API processes, or None when they are better left to the
-    scheduler. Pinned only in the shape measured: as many processes as CPUs this process may
-    use (its affinity: a container's cpuset, `taskset`), and no CPU quota below them. Fewer
-    processes than CPUs would crowd onto the first ones while the rest idle; more could not
-    spread; under a quota (a container's `cpus:` without a cpuset) the CPUs it sees are not
-    the ones it gets; a single process has nothing to gain; not Linux: no way to pin."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    cpus = sorted(os.sched_getaffinity(0))
-    if count < 2 or count != len(cpus):
-        return None
-    quota = cpu_quota()
-    if quota is not None and quota < len(cpus):
-        return None
-    return cpus
-
-
-def cpu_quota(root: str = "/sys/fs/cgroup") -> float | None:
-    """How many CPUs' worth of time this process's control group may use, or None: no quota
-    (or none that can be read). cgroup v2's `cpu.max`, else v1's `cpu.cfs_quota_us`; each
-    where /proc/self/cgroup places this process, else at the mount's root (a container that
-    sees its own group there while /proc names the host's path)."""
-    try:
-        with open("/proc/self/cgroup") as file:
-            lines = [line.rstrip("\n").split(":", 2) for line in file]
-    except OSError:
-        return None
-    places: list[tuple[str, str | None]] = []
-    for _, controllers, path in (line for line in lines if len(line) == 3):
-        if not controllers:  # v2: "0::/path", one file holding "quota period" or "max period"
-            for folder in (f"{root}{path}", root):
-                places.append((f"{folder.rstrip('/')}/cpu.max", None))
-        elif "cpu" in controllers.split(","):  # v1: "4:cpu,cpuacct:/path", quota -1: none
-            for folder in (f"{root}/{controllers}{path}", f"{root}/{controllers}"):
-                folder = folder.rstrip("/")
-                places.append((f"{folder}/cpu.cfs_quota_us", f"{folder}/cpu.cfs_period_us"))
-    for quota_file, period_file in places:
-        try:
-            with open(quota_file) as file:
-                values = file.read().split()
-            if period_file is not None:
-                with open(period_file) as file:
-                    values.append(file.read().strip())
-            if values[0] in ("max", "-1"):
-                return None
-            return int(values[0]) / int(values[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    return None
-
-
-def pin_to(cpu: int) -> bool:
-    """Run this process, every thread it has and will have, on one CPU (Linux sets the
-    affinity per thread; new threads inherit their creator's). False, with a warning, if it
-    may not (a CPU taken away meanwhile, a sandbox that forbids it): it then runs unpinned,
-    as well as it would have, rather than not at all."""
-    before = os.sched_getaffinity(0)
-    try:
-        os.sched_setaffinity(0, {cpu})  # this thread first: those it starts inherit it
-        for thread_id in thread_ids():
-            try:
-                os.sched_setaffinity(thread_id, {cpu})
-            except ProcessLookupError:  # the thread ended meanwhile
-                continue
-    except OSError as error:
-        log.warning("cannot run on CPU %s (%s); running on any of them", cpu, error)
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, before)
-        return False
-    return True
-
-
 def api_process(
     host: str,
     port: int,
@@ -238,8 +163,6 @@ def api_process(
     stops (finishing its requests) when the `serve` process that started it is gone, and
     evens out its connections with its siblings' through `counts` (see ConnectionBalance).
     `cpu`: the one CPU it runs on (None: any)."""
-    if cpu is not None:
-        pin_to(cpu)  # before any thread starts, so that all of them inherit it
     import uvicorn
 
     config = uvicorn.Config(
@@ -252,6 +175,8 @@ def api_process(
         timeout_graceful_shutdown=5,  # open notification streams would hold it forever
     )
     config.configure_logging()
+    if cpu is not None:
+        pin_to(cpu)  # before any thread starts, so that all of them inherit it
     try:
         sock = listening_socket(host, port)
     except OSError as error:

@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
-from ledgerdesk.api import processes
-from ledgerdesk.api.processes import ApiProcesses, cpu_quota, pin_to, pinned_cpus
+from ledgerdesk.api import cpus
+from ledgerdesk.api.cpus import cpu_quota, pin_to, pinned_cpus
+from ledgerdesk.api.processes import ApiProcesses
 
 
 @pytest.fixture
 def four_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {6, 2, 4, 3}, raising=False)
-    monkeypatch.setattr(processes, "cpu_quota", lambda: None)
+    monkeypatch.setattr(cpus, "cpu_quota", lambda: None)
 
 
 @pytest.mark.usefixtures("four_cpus")
@@ -32,14 +33,14 @@ def test_one_process_fewer_or_more_processes_than_cpus_are_left_to_the_scheduler
 def test_a_cpu_quota_below_the_cpus_seen_leaves_them_to_the_scheduler(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(processes, "cpu_quota", lambda: 2.0)
+    monkeypatch.setattr(cpus, "cpu_quota", lambda: 2.0)
     assert pinned_cpus(4) is None
-    monkeypatch.setattr(processes, "cpu_quota", lambda: 4.0)
+    monkeypatch.setattr(cpus, "cpu_quota", lambda: 4.0)
     assert pinned_cpus(4) == [2, 3, 4, 6]
 
 
 def test_without_affinity_calls_nothing_is_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(processes.os, "sched_getaffinity", raising=False)
+    monkeypatch.delattr(cpus.os, "sched_getaffinity", raising=False)
     assert pinned_cpus(2) is None
 
 
@@ -58,15 +59,17 @@ def test_each_slot_is_started_on_its_cpu_unless_pinning_is_off(
         def start(self) -> None:
             self.pid = 1000 + len(started)
 
-    for pin in (True, False):
-        supervisor = ApiProcesses("127.0.0.1", 0, 4, pin=pin)
-        monkeypatch.setattr(supervisor._context, "Process", Process)
-        for slot in (0, 3, 1):
-            supervisor._start(slot)
-    assert [args[-1] for args in started] == [2, 6, 3, None, None, None]
-    # A slot started again takes the CPU it had, worked out again from those allowed now.
+    supervisor = ApiProcesses("127.0.0.1", 0, 4)
+    monkeypatch.setattr(supervisor._context, "Process", Process)
+    for slot in (0, 3, 1):
+        supervisor._start(slot)
+    # A slot started again takes its CPU among those allowed now (taskset, a new cpuset).
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {8, 9, 10, 11}, raising=False)
-    assert ApiProcesses("127.0.0.1", 0, 4).cpu_for(3) == 11
+    supervisor._start(3)
+    unpinned = ApiProcesses("127.0.0.1", 0, 4, pin=False)
+    monkeypatch.setattr(unpinned._context, "Process", Process)
+    unpinned._start(0)
+    assert [args[-1] for args in started] == [2, 6, 3, 11, None]
 
 
 class Affinity:
@@ -86,23 +89,29 @@ def test_pinning_sets_this_thread_first_then_every_other(monkeypatch: pytest.Mon
     affinity = Affinity(errno.ESRCH, failing=(12,))  # thread 12 ended meanwhile
     monkeypatch.setattr(os, "sched_setaffinity", affinity)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})
-    monkeypatch.setattr(processes, "thread_ids", lambda: [11, 12, 13])
+    monkeypatch.setattr(cpus, "thread_ids", lambda: [11, 12, 13])
     assert pin_to(1) is True
     assert affinity.calls == [(0, {1}), (11, {1}), (12, {1}), (13, {1})]
 
 
 @pytest.mark.parametrize("error", [errno.EINVAL, errno.EPERM])
+@pytest.mark.parametrize("failing", [(0,), (13,)])  # at once, or at a later thread
 def test_a_process_that_may_not_pin_runs_unpinned_instead_of_failing(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: int
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    error: int,
+    failing: tuple[int, ...],
 ) -> None:
     # EINVAL: the CPU was taken from the process since its CPUs were counted; EPERM: a
     # sandbox forbids it. Raising would end the process, and its replacement the same way.
-    affinity = Affinity(error, failing=(13,))
+    affinity = Affinity(error, failing=failing)
     monkeypatch.setattr(os, "sched_setaffinity", affinity)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})
-    monkeypatch.setattr(processes, "thread_ids", lambda: [11, 13])
+    monkeypatch.setattr(cpus, "thread_ids", lambda: [11, 13])
     assert pin_to(1) is False
-    assert affinity.calls[-1] == (0, {0, 1})  # this thread back on the CPUs it had
+    # Every thread, those already moved too, back on the CPUs the process had.
+    restored = affinity.calls[affinity.calls.index((failing[0], {1})) + 1 :]
+    assert restored == [(0, {0, 1}), (11, {0, 1}), (13, {0, 1})]
     assert "cannot run on CPU 1" in caplog.text
 
 
@@ -113,7 +122,7 @@ def _cgroups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, membership: str) -
     def fake_open(path: Any, *args: Any, **kwargs: Any) -> Any:
         return open(listing if path == "/proc/self/cgroup" else path, *args, **kwargs)
 
-    monkeypatch.setattr(processes, "open", fake_open, raising=False)  # its `open` alone
+    monkeypatch.setattr(cpus, "open", fake_open, raising=False)  # its `open` alone
     return tmp_path / "fs"
 
 
@@ -133,10 +142,21 @@ def test_the_cpu_quota_of_a_v2_control_group(
     assert cpu_quota(str(root)) is None
 
 
+def test_a_quota_on_an_ancestor_group_counts_and_the_smallest_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _cgroups(tmp_path, monkeypatch, "0::/limited.slice/app.service\n")
+    _write(root / "limited.slice/app.service/cpu.max", "max 100000\n")
+    _write(root / "limited.slice/cpu.max", "300000 100000\n")
+    assert cpu_quota(str(root)) == 3.0
+    _write(root / "limited.slice/app.service/cpu.max", "120000 100000\n")
+    assert cpu_quota(str(root)) == 1.2
+
+
 def test_the_cpu_quota_of_a_container_that_sees_its_group_at_the_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _cgroups(tmp_path, monkeypatch, "0::/docker/abc123\n")
+    root = _cgroups(tmp_path, monkeypatch, "0::/docker/abc123/init\n")
     _write(root / "cpu.max", "200000 100000\n")
     assert cpu_quota(str(root)) == 2.0
 
@@ -150,3 +170,7 @@ def test_the_cpu_quota_of_a_v1_control_group(
     assert cpu_quota(str(root)) == 0.5
     _write(root / "cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "-1\n")
     assert cpu_quota(str(root)) is None
+    # A pod's limit above a container without one (Kubernetes).
+    _write(root / "cpu,cpuacct/docker/cpu.cfs_quota_us", "200000\n")
+    _write(root / "cpu,cpuacct/docker/cpu.cfs_period_us", "100000\n")
+    assert cpu_quota(str(root)) == 2.0
