@@ -388,42 +388,33 @@ def run_store(store: str, pg_url: str, args: argparse.Namespace) -> None:
                     _load(server.base, token, args.clients, args.seconds, record)
                 )
                 cpu = cpu_now() - cpu_before
-                paced = [
-                    (
-                        rate,
-                        _run(
-                            _load(
-                                server.base,
-                                token,
-                                args.clients,
-                                args.seconds,
-                                record and record.with_suffix(f".at_{rate:g}.csv"),
-                                rate,
-                            )
-                        ),
+                paced = {}
+                for rate in dict.fromkeys(args.rate) if store == "postgres" else []:
+                    path = record and record.with_suffix(f".at_{rate:g}.csv")
+                    paced[rate] = _run(
+                        _load(server.base, token, args.clients, args.seconds, path, rate)
                     )
-                    for rate in (dict.fromkeys(args.rate) if store == "postgres" else [])
-                ]
         finally:
             if pg_url:
                 import psycopg
 
                 with psycopg.connect(pg_url.split("?")[0], autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    latencies.sort()
-    emit(f"http_create_tickets_per_s.{store}", len(latencies) / elapsed)
-    emit(f"http_create_p50_ms.{store}", latencies[len(latencies) // 2] * 1000)
-    emit(f"http_create_p99_ms.{store}", latencies[int(len(latencies) * 0.99)] * 1000)
-    emit(f"http_create_errors.{store}", len(errors))
+    _emit_run("http_create", store, latencies, errors, elapsed)
     if cpu >= 0:  # the server's own CPU time per ticket (the load generator runs beside it)
         emit(f"http_create_server_cpu_ms_per_ticket.{store}", cpu / len(latencies) * 1000)
-    for rate, (latencies, errors, elapsed) in paced:
-        latencies.sort()
-        name = f"http_create_at_{rate:g}_per_s"
-        emit(f"{name}_tickets_per_s.{store}", len(latencies) / elapsed)
-        emit(f"{name}_p50_ms.{store}", latencies[len(latencies) // 2] * 1000)
-        emit(f"{name}_p99_ms.{store}", latencies[int(len(latencies) * 0.99)] * 1000)
-        emit(f"{name}_errors.{store}", len(errors))
+    for rate, run in paced.items():
+        _emit_run(f"http_create_at_{rate:g}_per_s", store, *run)
+
+
+def _emit_run(
+    name: str, store: str, latencies: list[float], errors: list[int], elapsed: float
+) -> None:
+    latencies.sort()
+    emit(f"{name}_tickets_per_s.{store}", len(latencies) / elapsed)
+    emit(f"{name}_p50_ms.{store}", latencies[len(latencies) // 2] * 1000)
+    emit(f"{name}_p99_ms.{store}", latencies[int(len(latencies) * 0.99)] * 1000)
+    emit(f"{name}_errors.{store}", len(errors))
 
 
 if __name__ == "__main__":
