@@ -64,17 +64,20 @@ class AccessControl:
         with self._enforcing:
             return bool(enforcer.enforce(subject, record, action))
 
-    def condition(self, subject: Subject, resource: str, action: str) -> str | None:
-        """The widest condition under which the subject may do `action` on some `resource`:
-        "any", "department", "own", or None. Lists and searches turn it into a SQL scope."""
+    def conditions(self, subject: Subject, resource: str, action: str) -> frozenset[str]:
+        """Every condition under which the subject may do `action` on some `resource`
+        ("any", "department", "own"): lists and searches turn their union into a SQL scope."""
         enforcer = self._current()
         roles = {subject.role, *enforcer.get_implicit_roles_for_user(subject.role)}
-        found = {
+        return frozenset(
             cond
             for role, res, act, cond in enforcer.get_policy()
             if role in roles and res in ("*", resource) and act in ("*", action)
-        }
-        return broadest(found)
+        )
+
+    def condition(self, subject: Subject, resource: str, action: str) -> str | None:
+        """The widest of those conditions, or None."""
+        return broadest(set(self.conditions(subject, resource, action)))
 
     def rules(self) -> list[list[str]]:
         self._current()

@@ -23,15 +23,15 @@ SORTS = ("created_at", "updated_at", "due_at", "priority", "number", "relevance"
 
 
 def scope_for(services: Services, caller: Caller) -> Scope | None:
-    """The tickets the caller may read, as a SQL scope (None: none at all)."""
-    condition = services.access.condition(caller.subject, "ticket", "read")
-    if condition == "any":
-        return Scope.everything()
-    if condition == "department":
-        return Scope.departments(caller.subject.departments, caller.user.id)
-    if condition == "own":
-        return Scope.requester(caller.user.id)
-    return None
+    """The tickets the caller may read, and those whose notes too, as a SQL scope: the union
+    of every condition the rules grant (None: no ticket at all)."""
+    access, subject = services.access, caller.subject
+    return Scope.granted(
+        access.conditions(subject, "ticket", "read"),
+        access.conditions(subject, "ticket", "read_notes"),
+        caller.user.id,
+        subject.departments,
+    )
 
 
 class TicketSummary(BaseModel):
@@ -132,10 +132,12 @@ def search_tickets(
         cursor=cursor,
     )
     page = services.ticket_index.search(query, scope)
-    items = [dict(vars(row)) for row in page.items]
-    if scope.public_only:  # customers: counts without the internal notes they cannot see
-        for item in items:
-            item["message_count"] = item["public_message_count"]
+    items = []
+    for row in page.items:
+        item = dict(vars(row))
+        if not scope.notes_visible(row):  # counted without the notes the caller may not read
+            item["message_count"] = row.public_message_count
+        items.append(item)
     return {
         "items": items,
         "next_cursor": page.next_cursor,

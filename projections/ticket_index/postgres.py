@@ -356,15 +356,16 @@ class PostgresTicketIndexView(PostgresTrackingRecorder, TicketIndexView, qry.Dia
         scope_sql, scope_params = qry.scope_conditions(scope, self)
         where, params = where + scope_sql, params + scope_params
         tsquery = self._tsquery(qry.clean_text(query.text))
-        doc = "t.doc_public" if scope.public_only else "t.doc_all"
         if tsquery is not None:
-            where.append(f"{doc} @@ ?::tsquery")
-            params.append(tsquery)
+            match, match_params = _text_match(scope, tsquery, self)
+            where.append(match)
+            params += match_params
         if sort.key == "relevance" and tsquery is None:
             sort = qry.Sort("updated_at", True)
         if sort.key == "relevance":
+            doc, doc_params = _document(scope, self)
             # float8: a float4 rank would not survive the round trip through the cursor
-            sort_sql, sort_params = f"ts_rank({doc}, ?::tsquery)::float8", [tsquery]
+            sort_sql, sort_params = f"ts_rank({doc}, ?::tsquery)::float8", [*doc_params, tsquery]
         else:
             sort_sql, sort_params = self.sort_expression(sort), []
         page_where, page_params = list(where), list(params)
@@ -518,3 +519,24 @@ def _row(r: dict[str, Any]) -> TicketRow:
     r.pop("sort_key", None)
     r.pop("matches", None)
     return TicketRow(**r)
+
+
+def _document(scope: Scope, d: qry.Dialect) -> tuple[str, list[Any]]:
+    """The text a reader's search looks in: notes only where the scope may read them."""
+    if scope.text == "all":
+        return "t.doc_all", []
+    if scope.text == "public":
+        return "t.doc_public", []
+    notes, params = qry.notes_condition(scope, d)
+    return f"(CASE WHEN {notes} THEN t.doc_all ELSE t.doc_public END)", params
+
+
+def _text_match(scope: Scope, tsquery: str, d: qry.Dialect) -> tuple[str, list[Any]]:
+    """The full-text condition, in a form each document's GIN index can answer."""
+    if scope.text != "mixed":
+        return f"{_document(scope, d)[0]} @@ ?::tsquery", [tsquery]
+    notes, params = qry.notes_condition(scope, d)
+    return (
+        f"({notes} AND t.doc_all @@ ?::tsquery OR NOT {notes} AND t.doc_public @@ ?::tsquery)",
+        [*params, tsquery, *params, tsquery],
+    )

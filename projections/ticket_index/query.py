@@ -19,7 +19,13 @@ from uuid import UUID
 from ledgerdesk.domain import values as v
 from ledgerdesk.domain.errors import ValidationError
 from ledgerdesk.domain.ticket import parse_number
-from ledgerdesk.projections.ticket_index.view import MAX_LIMIT, Counters, Scope, TicketQuery
+from ledgerdesk.projections.ticket_index.view import (
+    MAX_LIMIT,
+    Counters,
+    Reach,
+    Scope,
+    TicketQuery,
+)
 
 SORT_KEYS = ("created_at", "updated_at", "due_at", "priority", "number", "relevance")
 MAX_TEXT = 500  # characters of search text; more is cut
@@ -150,23 +156,37 @@ class Dialect(ABC):
 
 
 def scope_conditions(scope: Scope, d: Dialect) -> tuple[list[str], list[Any]]:
-    if scope.kind == "everything":
-        return [], []
-    if scope.kind == "requester":
-        if scope.user_id is None:
-            return ["1 = 0"], []
-        sql, values = d.has_participant(scope.user_id)
-        return [f"(t.requester_id = ? OR {sql})"], [d.uuid(scope.user_id), *values]
+    """The conditions a row must meet to be in the scope (none for everything)."""
+    sql, params = reach_condition(scope.reach, d)
+    return ([sql] if sql else []), params
+
+
+def reach_condition(reach: Reach, d: Dialect) -> tuple[str | None, list[Any]]:
+    """A reach as one condition on `t` (None: every ticket). It may be NULL where a column
+    is: negate `never_null(...)` of it."""
+    if reach.everything:
+        return None, []
     parts: list[str] = []
     params: list[Any] = []
-    if scope.department_ids:
-        sql, ids = d.any_of("t.department_id", [d.uuid(i) for i in sorted(scope.department_ids)])
+    if reach.participant_id is not None:
+        sql, values = d.has_participant(reach.participant_id)
+        parts.append(f"t.requester_id = ? OR {sql}")
+        params += [d.uuid(reach.participant_id), *values]
+    if reach.department_ids:
+        sql, ids = d.any_of("t.department_id", [d.uuid(i) for i in sorted(reach.department_ids)])
         parts.append(sql)
-        params.extend(ids)
-    if scope.user_id is not None:
+        params += ids
+    if reach.assignee_id is not None:
         parts.append("t.assignee_id = ?")
-        params.append(d.uuid(scope.user_id))
-    return [f"({' OR '.join(parts)})" if parts else "1 = 0"], params
+        params.append(d.uuid(reach.assignee_id))
+    return (f"({' OR '.join(parts)})" if parts else "1 = 0"), params
+
+
+def notes_condition(scope: Scope, d: Dialect) -> tuple[str, list[Any]]:
+    """Whether the reader may read a row's notes, never NULL (so it can be negated): for a
+    scope whose notes reach only part of what it reads."""
+    sql, params = reach_condition(scope.notes, d)
+    return f"COALESCE({sql or 'true'}, false)", params
 
 
 def query_conditions(q: TicketQuery, d: Dialect) -> tuple[list[str], list[Any]]:
@@ -246,7 +266,7 @@ COUNTER_GROUPS = "t.status, t.priority, t.department_id, t.assignee_id"
 def counters_query(scope: Scope, d: Dialect, tickets: str, counts: str) -> tuple[str, list[Any]]:
     """The dashboard counters' SQL for a scope: rows of the four groups and a count `c`."""
     where, params = scope_conditions(scope, d)
-    if scope.kind == "requester":  # a customer's few tickets
+    if scope.reach.participant_id is not None:  # a customer's few tickets: participants
         sql = (
             f"SELECT {COUNTER_GROUPS}, count(*) AS c FROM {tickets} t "
             f"WHERE {' AND '.join(where)} GROUP BY {COUNTER_GROUPS}"

@@ -44,6 +44,7 @@ from ledgerdesk.projections.ticket_index.view import (
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"  # stemming, like PostgreSQL's 'english'
 WEIGHTS = "10.0, 1.0, 1.0"  # bm25 weights: subject, public replies, internal notes
+PUBLIC = "{subject public} : "  # an FTS5 column filter: the text without internal notes
 JOINED = (
     "ru.name AS requester_name, ru.email AS requester_email, au.name AS assignee_name, "
     "au.email AS assignee_email, d.name AS department_name"
@@ -340,29 +341,27 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         scope_sql, scope_params = qry.scope_conditions(scope, self)
         where, params = where + scope_sql, params + scope_params
         must, must_not = fts5_query(qry.clean_text(query.text))
-        columns = "{subject public} : " if scope.public_only else ""
         if sort.key == "relevance" and not must:
             sort = qry.Sort("updated_at", True)
         from_ = f"FROM {self.tickets} t"
+        descending = sort.descending
+        sort_sql = self.sort_expression(sort) if sort.key != "relevance" else ""
         if must:
             # The full-text match is evaluated once, as a set: joined as the outer loop
             # (relevance needs its bm25) or as an IN list. Never as the inner side of a join:
             # FTS5 would then run the whole match again for every candidate ticket.
             expression = f"({must})" + (f" NOT ({must_not})" if must_not else "")
-            params.insert(0, f"{columns}({expression})")
-            if sort.key == "relevance":
-                from_ = f"FROM {self.fts} CROSS JOIN {self.tickets} t ON t.n = {self.fts}.rowid"
-                where.insert(0, f"{self.fts} MATCH ?")
+            if sort.key == "relevance":  # bm25: lower is better
+                from_, condition, text_params, sort_sql = self._ranked(scope, expression)
+                descending = False
             else:
-                where.insert(0, f"t.n IN (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ?)")
+                condition, text_params = self._matching(scope, expression, "IN")
+            where.insert(0, condition)
+            params[0:0] = text_params
         elif must_not:
-            where.append(f"t.n NOT IN (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ?)")
-            params.append(f"{columns}({must_not})")
-        descending = sort.descending
-        if sort.key == "relevance":  # bm25: lower is better
-            sort_sql, descending = f"bm25({self.fts}, {WEIGHTS})", False
-        else:
-            sort_sql = self.sort_expression(sort)
+            condition, text_params = self._matching(scope, must_not, "NOT IN")
+            where.append(condition)
+            params += text_params
         if must and not query.cursor and sort.key != "relevance":  # (bm25 takes no windows)
             # The matches are a bounded set: count them in the same pass as the page.
             return self._first_text_page(from_, where, params, sort, sort_sql, descending, limit)
@@ -388,6 +387,40 @@ class SQLiteTicketIndexView(SQLiteTrackingRecorder, TicketIndexView, qry.Dialect
         return Page(
             [ticket_row(r) for r in rows], cursor, min(total, TOTAL_CAP), total <= TOTAL_CAP
         )
+
+    def _matching(self, scope: Scope, expression: str, op: str) -> tuple[str, list[Any]]:
+        """Tickets whose text matches (op "IN") or does not ("NOT IN"), in the text the
+        scope may search: a note's only where the reader may read the notes."""
+        matches = f"t.n {op} (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ?)"
+        if scope.text != "mixed":
+            return matches, [self._columns(scope) + f"({expression})"]
+        notes, notes_params = qry.notes_condition(scope, self)
+        return (
+            f"({notes} AND {matches} OR NOT {notes} AND {matches})",
+            [*notes_params, f"({expression})", *notes_params, f"{PUBLIC}({expression})"],
+        )
+
+    def _ranked(self, scope: Scope, expression: str) -> tuple[str, str, list[Any], str]:
+        """For relevance: the matches as the outer loop (FROM), the condition that goes with
+        them, their parameters (FROM's first), and the rank to sort by."""
+        fts, rank = self.fts, f"bm25({self.fts}, {WEIGHTS})"
+        if scope.text != "mixed":
+            from_ = f"FROM {fts} CROSS JOIN {self.tickets} t ON t.n = {fts}.rowid"
+            return from_, f"{fts} MATCH ?", [self._columns(scope) + f"({expression})"], rank
+        # Each ticket matched twice, in all its text and in its public text alone; the
+        # condition keeps the one the reader may search.
+        notes, notes_params = qry.notes_condition(scope, self)
+        from_ = (
+            f"FROM (SELECT rowid AS n, {rank} AS rank, 1 AS notes FROM {fts} WHERE {fts} MATCH ? "
+            f"UNION ALL SELECT rowid, {rank}, 0 FROM {fts} WHERE {fts} MATCH ?) m "
+            f"CROSS JOIN {self.tickets} t ON t.n = m.n"
+        )
+        text_params = [f"({expression})", f"{PUBLIC}({expression})", *notes_params]
+        return from_, f"{notes} = m.notes", text_params, "m.rank"
+
+    @staticmethod
+    def _columns(scope: Scope) -> str:
+        return PUBLIC if scope.text == "public" else ""
 
     def _first_text_page(
         self,

@@ -92,30 +92,117 @@ class DepartmentRow:
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Which tickets a reader may see; every query applies it in SQL."""
+class Reach:
+    """A set of tickets for one reader: the union of what the access conditions granted to
+    them cover ("any"; "own": requested or taken part in; "department": of their departments,
+    or assigned to them). Queries apply it in SQL, `contains` applies it to a row."""
 
-    kind: Literal["everything", "requester", "departments"]
-    user_id: UUID | None = None
+    everything: bool = False
+    participant_id: UUID | None = None
     department_ids: frozenset[UUID] = frozenset()
+    assignee_id: UUID | None = None
+
+    @classmethod
+    def granted(
+        cls, conditions: Iterable[str], user_id: UUID, department_ids: Iterable[UUID]
+    ) -> Reach:
+        """The tickets these conditions (of `policies.access.within`) cover for the user."""
+        found = set(conditions)
+        if "any" in found:
+            return cls(everything=True)
+        department = "department" in found
+        return cls(
+            participant_id=user_id if "own" in found else None,
+            department_ids=frozenset(department_ids) if department else frozenset(),
+            assignee_id=user_id if department else None,
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.everything
+            or self.participant_id is not None
+            or self.department_ids
+            or self.assignee_id is not None
+        )
+
+    def covers(self, other: Reach) -> bool:
+        """Whether every ticket of `other` is one of these (judged by how both were built)."""
+        if self.everything:
+            return True
+        return (
+            not other.everything
+            and other.participant_id in (None, self.participant_id)
+            and other.department_ids <= self.department_ids
+            and other.assignee_id in (None, self.assignee_id)
+        )
+
+    def contains(self, row: TicketRow) -> bool:
+        if self.everything:
+            return True
+        who = self.participant_id
+        return bool(
+            (who is not None and (row.requester_id == who or who in row.participants))
+            or (row.department_id is not None and row.department_id in self.department_ids)
+            or (self.assignee_id is not None and row.assignee_id == self.assignee_id)
+        )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a reader may see; every query applies it in SQL: the tickets they may read, and
+    among them those whose internal notes they may read too (the notes' text is searched
+    there only, and a message count there counts notes)."""
+
+    reach: Reach
+    notes: Reach = Reach()
 
     @classmethod
     def everything(cls) -> Scope:
-        return cls("everything")
+        return cls(Reach(everything=True), Reach(everything=True))
 
     @classmethod
     def requester(cls, user_id: UUID) -> Scope:
-        """A customer: tickets they requested or take part in; text search sees no notes."""
-        return cls("requester", user_id=user_id)
+        """A customer: tickets they requested or take part in; no notes."""
+        return cls(Reach(participant_id=user_id))
 
     @classmethod
     def departments(cls, ids: Iterable[UUID], user_id: UUID | None = None) -> Scope:
-        """An agent: tickets of these departments, plus those assigned to the agent."""
-        return cls("departments", user_id=user_id, department_ids=frozenset(ids))
+        """An agent: tickets of these departments, plus those assigned to the agent; their
+        notes too."""
+        reach = Reach(department_ids=frozenset(ids), assignee_id=user_id)
+        return cls(reach, reach)
+
+    @classmethod
+    def granted(
+        cls,
+        read: Iterable[str],
+        read_notes: Iterable[str],
+        user_id: UUID,
+        department_ids: Iterable[UUID],
+    ) -> Scope | None:
+        """The scope of a reader granted these conditions to read tickets and to read their
+        notes (None: they may read none)."""
+        departments = frozenset(department_ids)
+        reach = Reach.granted(read, user_id, departments)
+        if reach.empty:
+            return None
+        return cls(reach, Reach.granted(read_notes, user_id, departments))
+
+    @property
+    def text(self) -> Literal["all", "public", "mixed"]:
+        """Which text a search looks in: all of it (notes included) wherever the reader may
+        read, only the public replies, or notes only on some of the tickets."""
+        if self.notes.covers(self.reach):
+            return "all"
+        return "public" if self.notes.empty else "mixed"
 
     @property
     def public_only(self) -> bool:
-        return self.kind == "requester"
+        return self.text == "public"
+
+    def notes_visible(self, row: TicketRow) -> bool:
+        return self.notes.contains(row)
 
 
 @dataclass(frozen=True)

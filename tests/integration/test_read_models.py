@@ -516,6 +516,48 @@ def test_an_agent_sees_their_departments_and_what_is_assigned_to_them(corpus, pe
     assert counters.by_status == {"new": 2, "resolved": 1}
 
 
+def test_notes_are_searched_only_on_tickets_whose_notes_the_reader_may_read(corpus, people):
+    app = corpus.app
+    app.add_note("T-1", actor=people.agent.actor, text="Bring the extinguisher.")
+    app.add_note("T-3", actor=people.admin.actor, text="Refund approved by finance.")
+    caught_up(corpus)
+    # Reads every ticket; reads the notes of support's tickets and of those assigned to them.
+    scope = Scope.granted({"any"}, {"department"}, people.agent.id, [people.support.id])
+    assert scope is not None and scope.text == "mixed"
+    for sort in ("-updated_at", "relevance"):
+        assert found(corpus, scope, text="extinguisher", sort=sort) == {"T-1"}
+        assert found(corpus, scope, text="breach", sort=sort) == {"T-2"}  # assigned to them
+        assert found(corpus, scope, text="refund", sort=sort) == set()  # T-3: not theirs
+        assert found(corpus, scope, text='"refund approved"', sort=sort) == set()
+        assert found(corpus, scope, text="charged -refund", sort=sort) == {"T-3"}  # no probing
+        assert found(corpus, scope, text="printer -extinguisher", sort=sort) == {"T-4"}
+    assert found(corpus, scope, text="-refund") == {"T-1", "T-2", "T-3", "T-4"}
+    assert found(corpus, scope, text="-extinguisher") == {"T-2", "T-3", "T-4"}
+    assert found(corpus, text="refund") == {"T-3"}  # a reader of every note finds it
+    rows = {r.number: r for r in corpus.ticket_index.search(TicketQuery(), scope).items}
+    assert [n for n, r in sorted(rows.items()) if scope.notes_visible(r)] == ["T-1", "T-2", "T-4"]
+    # A supervisor who reads every ticket and no note searches public text only.
+    supervisor = Scope.granted({"any"}, set(), people.agent.id, [people.support.id])
+    assert supervisor is not None and supervisor.text == "public"
+    assert found(corpus, supervisor, text="extinguisher OR breach OR refund") == set()
+    assert found(corpus, supervisor, text="password") == {"T-2"}
+
+
+def test_a_reader_granted_several_conditions_sees_their_union(corpus, people):
+    # Alice, a member of support who may also read what she requested: T-1 and T-4 are
+    # support's, T-3 hers (T-1 both).
+    scope = Scope.granted(
+        {"department", "own"}, {"department"}, people.alice.id, [people.support.id]
+    )
+    assert scope is not None
+    assert found(corpus, scope) == {"T-1", "T-3", "T-4"}
+    assert corpus.ticket_index.counters(scope).total == 3
+    t3, t2 = corpus.app.ticket("T-3").id, corpus.app.ticket("T-2").id
+    assert corpus.ticket_index.get_ticket_row(t3, scope).number == "T-3"
+    assert corpus.ticket_index.get_ticket_row(t2, scope) is None
+    assert Scope.granted(set(), {"any"}, people.alice.id, []) is None
+
+
 def test_counters_over_everything_group_by_status_priority_department_and_assignee(corpus, people):
     counters = corpus.ticket_index.counters(EVERYONE)
     assert counters.total == 4

@@ -146,3 +146,59 @@ def test_a_customers_list_does_not_count_internal_notes(api):
     )
     item = api.client.get("/tickets", headers=api.headers("alice@customer.test")).json()["items"][0]
     assert item["message_count"] == 1
+
+
+def test_readers_of_every_ticket_find_notes_only_where_they_may_read_them(api):
+    """The "all departments" switch lets agents read every ticket, not every note: a note
+    on another department's ticket is neither found nor counted; their own department's is."""
+    app, admin = api.services.app, api.headers("admin@example.com")
+    app.create_department(actor="system:test", slug="billing", name="Billing")
+    api.open("alice@customer.test", department="support", subject="Toner")
+    api.open("alice@customer.test", department="billing", subject="Invoice")
+    api.client.post("/tickets/T-1/notes", json={"text": "quokka shipment"}, headers=admin)
+    api.client.post("/tickets/T-2/notes", json={"text": "wombat refund"}, headers=admin)
+    added = api.client.post(
+        "/policies/rules", json={"rule": ["p", "agent", "ticket", "read", "any"]}, headers=admin
+    )
+    assert added.status_code == 201
+    agent = api.headers("agent@example.com")  # a member of support
+    for sort in ("-updated_at", "relevance"):
+        search = {"sort": sort}
+        assert _numbers(
+            api.client.get("/tickets", params={**search, "q": "quokka"}, headers=agent)
+        ) == ["T-1"]
+        assert (
+            _numbers(api.client.get("/tickets", params={**search, "q": "wombat"}, headers=agent))
+            == []
+        )
+        assert _numbers(
+            api.client.get("/tickets", params={**search, "q": "invoice -wombat"}, headers=agent)
+        ) == ["T-2"]
+    assert api.client.get("/tickets/T-2", headers=agent).status_code == 200  # read, no notes
+    counts = {
+        item["number"]: item["message_count"]
+        for item in api.client.get("/tickets", headers=agent).json()["items"]
+    }
+    assert counts == {"T-1": 2, "T-2": 1}
+    assert _numbers(api.client.get("/tickets", params={"q": "wombat"}, headers=admin)) == ["T-2"]
+
+
+def test_a_role_that_reads_tickets_but_no_notes_never_finds_a_ticket_by_its_notes(api):
+    api.services.app.create_user(
+        actor="system:test",
+        email="sue@example.com",
+        role="supervisor",
+        password_hash=api.services.passwords.hash("correct horse battery"),
+    )
+    admin = api.headers("admin@example.com")
+    api.open("alice@customer.test", department="support", subject="Toner")
+    api.client.post("/tickets/T-1/notes", json={"text": "quokka shipment"}, headers=admin)
+    rule = {"rule": ["p", "supervisor", "ticket", "read", "any"]}
+    assert api.client.post("/policies/rules", json=rule, headers=admin).status_code == 201
+    sue = api.headers("sue@example.com")
+    assert _numbers(api.client.get("/tickets", params={"q": "toner"}, headers=sue)) == ["T-1"]
+    assert _numbers(api.client.get("/tickets", params={"q": "quokka"}, headers=sue)) == []
+    assert api.client.get("/tickets", headers=sue).json()["items"][0]["message_count"] == 1
+    assert [m["kind"] for m in api.client.get("/tickets/T-1", headers=sue).json()["messages"]] == [
+        "reply"
+    ]
