@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import threading
 import time
@@ -12,11 +13,12 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.bootstrap import Services
+from ledgerdesk.domain.chain import canonical_json
 from ledgerdesk.domain.errors import NotFoundError
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.user import User
@@ -188,6 +190,37 @@ def require_kind(services: Services, caller: Caller, resource: str, action: str)
     if condition is None:
         raise Problem(403, f"you may not {action.replace('_', ' ')} {resource} records")
     return condition
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="Sent again with the same request (a retry), does nothing twice: the "
+        "answer shows what the first one did. With another request: 409.",
+    ),
+]
+
+
+def fingerprint(request: str, body: Any) -> str:
+    """What an Idempotency-Key is checked against: the route and the body."""
+    return hashlib.sha256(f"{request}\n{canonical_json(jsonable(body))}".encode()).hexdigest()
+
+
+def once(
+    services: Services,
+    caller: Caller,
+    key: str | None,
+    request: str,
+    body: Any,
+    produce: Callable[[], str],
+) -> str:
+    """Run a command (`produce`, whose result names what it made or changed) once per caller
+    and Idempotency-Key, in the same transaction as the key's record: a retry gets the first
+    run's result without running it again."""
+    if key is None:
+        return produce()
+    return services.app.once(caller.actor, key, fingerprint(request, body), produce)
 
 
 def settled(services: Services) -> None:

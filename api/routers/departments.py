@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from ledgerdesk.api.deps import CurrentCaller, ServicesDep, require
+from ledgerdesk.api.deps import CurrentCaller, IdempotencyKey, ServicesDep, once, require
 from ledgerdesk.api.schemas import DepartmentIn, DepartmentOut, DepartmentPatch
 from ledgerdesk.domain.department import Department
 from ledgerdesk.policies.access import Record
@@ -23,16 +23,27 @@ def list_departments(caller: CurrentCaller, services: ServicesDep) -> list[Any]:
 
 @router.post("", status_code=201, response_model=DepartmentOut)
 def create_department(
-    body: DepartmentIn, caller: CurrentCaller, services: ServicesDep, response: Response
+    body: DepartmentIn,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> Department:
     """Create a department."""
     require(services, caller, Record("department"), "create")
-    department = services.app.create_department(
-        actor=caller.actor,
-        slug=body.slug,
-        name=body.name,
-        description=body.description,
-        aliases=body.aliases,
+    app = services.app
+
+    def produce() -> str:
+        return app.create_department(
+            actor=caller.actor,
+            slug=body.slug,
+            name=body.name,
+            description=body.description,
+            aliases=body.aliases,
+        ).slug
+
+    department = app.department(
+        once(services, caller, idempotency_key, "POST /departments", body, produce)
     )
     response.headers["Location"] = f"/departments/{department.slug}"
     return department

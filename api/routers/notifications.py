@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledgerdesk.api.deps import CurrentCaller, ServicesDep, require_kind
+from ledgerdesk.api.deps import CurrentCaller, IdempotencyKey, ServicesDep, once, require_kind
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.domain.errors import NotFoundError
 from ledgerdesk.projections.outbox.view import OutboxItem
@@ -101,23 +101,32 @@ def unread_count(caller: CurrentCaller, services: ServicesDep) -> int:
 
 
 @router.post("/notifications/read", response_model=int)
-def mark_read(body: ReadIn, caller: CurrentCaller, services: ServicesDep) -> int:
+def mark_read(
+    body: ReadIn,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> int:
     """Mark notifications read (by key, or all); each is an event; answers how many changed."""
-    keys = body.keys
-    if body.all:
-        unread = services.outbox.items(
-            channel="in_app", user_id=caller.user.id.hex, status="unread", limit=500
-        )
-        keys = [item.key for item in unread]
-    if not keys:
-        return 0
-    for key in keys:  # only notifications that exist, and are the caller's
-        item = services.outbox.item(key)
-        if item is None or item.channel != "in_app" or item.user_id != caller.user.id.hex:
-            raise Problem(404, f"you have no notification {key}")
-    changed = services.app.mark_read(caller.user.id, keys, actor=caller.actor)
+
+    def produce() -> str:
+        keys = body.keys
+        if body.all:
+            unread = services.outbox.items(
+                channel="in_app", user_id=caller.user.id.hex, status="unread", limit=500
+            )
+            keys = [item.key for item in unread]
+        if not keys:
+            return "0"
+        for key in keys:  # only notifications that exist, and are the caller's
+            item = services.outbox.item(key)
+            if item is None or item.channel != "in_app" or item.user_id != caller.user.id.hex:
+                raise Problem(404, f"you have no notification {key}")
+        return str(services.app.mark_read(caller.user.id, keys, actor=caller.actor))
+
+    changed = once(services, caller, idempotency_key, "POST /notifications/read", body, produce)
     services.projections.wait(services.app.last_position, only=("outbox",))
-    return changed
+    return int(changed)
 
 
 @router.get("/notifications/stream")
@@ -201,10 +210,17 @@ def outbox(
 
 
 @router.post("/outbox/{key}/retry", response_model=OutboxOut)
-def retry(key: str, caller: CurrentCaller, services: ServicesDep) -> Any:
+def retry(
+    key: str, caller: CurrentCaller, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> Any:
     """Admins: send a dead letter again."""
     require_kind(services, caller, "outbox", "update")
-    services.app.requeue_delivery(key, actor=caller.actor)
+
+    def produce() -> str:
+        services.app.requeue_delivery(key, actor=caller.actor)
+        return key
+
+    once(services, caller, idempotency_key, f"POST /outbox/{key}/retry", None, produce)
     services.projections.wait(services.app.last_position, only=("outbox",))
     item = services.outbox.item(key)
     if item is None:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from ledgerdesk.api.committer import GroupCommitter
 from ledgerdesk.api.deps import (
     Caller,
     CurrentCaller,
+    IdempotencyKey,
     ServicesDep,
-    jsonable,
+    fingerprint,
+    once,
     require,
     require_kind,
     settled,
@@ -36,7 +38,6 @@ from ledgerdesk.api.schemas import (
 )
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.application.audit import HistoryEntry
-from ledgerdesk.domain.chain import canonical_json
 from ledgerdesk.domain.errors import NotFoundError
 from ledgerdesk.domain.ticket import Ticket
 from ledgerdesk.domain.user import User
@@ -50,7 +51,7 @@ async def open_ticket(
     caller: CurrentCaller,
     request: Request,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Open a ticket (customers for themselves; agents for anyone, by email)."""
     # The busiest route takes its services from the app, not as dependencies: each one
@@ -62,9 +63,7 @@ async def open_ticket(
     email = (body.requester_email or "").strip().lower()
     if email and email != caller.user.email and condition == "own":
         raise Problem(403, "you may open tickets only for yourself")
-    fingerprint = ""
-    if idempotency_key is not None:
-        fingerprint = hashlib.sha256(canonical_json(jsonable(body)).encode()).hexdigest()
+    checked = fingerprint("POST /tickets", body) if idempotency_key is not None else ""
 
     def produce() -> Ticket:
         return app.open_ticket(
@@ -86,7 +85,7 @@ async def open_ticket(
         if idempotency_key is None:
             ticket = produce()
         else:
-            number = app.once(caller.actor, idempotency_key, fingerprint, lambda: produce().number)
+            number = app.once(caller.actor, idempotency_key, checked, lambda: produce().number)
             ticket = app.ticket(number)
         people = {ticket.requester_id, ticket.assignee_id, *_authors(ticket)} - {None}
         return ticket, {user_id: app.find_user(user_id) for user_id in people}
@@ -135,12 +134,19 @@ def update_ticket(
 
 @router.post("/{number}/transitions", response_model=TicketOut)
 def move_ticket(
-    number: str, body: TransitionIn, caller: CurrentCaller, services: ServicesDep
+    number: str,
+    body: TransitionIn,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Move a ticket to another status (In Progress on a Resolved or Closed one reopens it)."""
-    ticket = _readable(services, caller, number, "transition")
-    moved = services.app.change_status(
-        ticket.number, body.status, actor=caller.actor, reason=body.reason
+    n = _readable(services, caller, number, "transition").number
+    moved = _once(
+        services,
+        caller,
+        (idempotency_key, f"POST /tickets/{n}/transitions", body),
+        lambda: services.app.change_status(n, body.status, actor=caller.actor, reason=body.reason),
     )
     return ticket_out(services, caller, moved)
 
@@ -160,23 +166,41 @@ def assign_ticket(
 
 @router.post("/{number}/replies", status_code=201, response_model=TicketOut)
 def reply(
-    number: str, body: MessageIn, caller: CurrentCaller, services: ServicesDep
+    number: str,
+    body: MessageIn,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Add a public reply (the requester and participants see it)."""
-    ticket = _readable(services, caller, number, "reply")
-    replied = services.app.add_reply(
-        ticket.number, actor=caller.actor, text=body.text, channel=_channel(caller)
+    n = _readable(services, caller, number, "reply").number
+    replied = _once(
+        services,
+        caller,
+        (idempotency_key, f"POST /tickets/{n}/replies", body),
+        lambda: services.app.add_reply(
+            n, actor=caller.actor, text=body.text, channel=_channel(caller)
+        ),
     )
     return ticket_out(services, caller, replied)
 
 
 @router.post("/{number}/notes", status_code=201, response_model=TicketOut)
 def note(
-    number: str, body: MessageIn, caller: CurrentCaller, services: ServicesDep
+    number: str,
+    body: MessageIn,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Add an internal note (never shown to customers)."""
-    ticket = _readable(services, caller, number, "note")
-    noted = services.app.add_note(ticket.number, actor=caller.actor, text=body.text)
+    n = _readable(services, caller, number, "note").number
+    noted = _once(
+        services,
+        caller,
+        (idempotency_key, f"POST /tickets/{n}/notes", body),
+        lambda: services.app.add_note(n, actor=caller.actor, text=body.text),
+    )
     return ticket_out(services, caller, noted)
 
 
@@ -214,6 +238,21 @@ def _readable(services: Services, caller: Caller, number: str, action: str = "re
         raise Problem(404, "there is no such ticket") from None
     require(services, caller, ticket_record(ticket), action)
     return ticket
+
+
+def _once(
+    services: Services,
+    caller: Caller,
+    request: tuple[str | None, str, Any],
+    change: Callable[[], Ticket],
+) -> Ticket:
+    """The ticket after `change`, run once per Idempotency-Key (`request`: the key, the route
+    and the body): a retry changes nothing and gets the ticket as it is."""
+    key, route, body = request
+    if key is None:
+        return change()
+    # Read afresh: the attempt that ran `change` may have lost to a concurrent retry.
+    return services.app.ticket(once(services, caller, key, route, body, lambda: change().number))
 
 
 def _channel(caller: Caller) -> str:

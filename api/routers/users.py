@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from ledgerdesk.api.deps import CurrentCaller, ServicesDep, require
+from ledgerdesk.api.deps import CurrentCaller, IdempotencyKey, ServicesDep, once, require
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.api.schemas import UserIn, UserOut, UserPatch
 from ledgerdesk.bootstrap import Services
@@ -19,24 +19,35 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.post("", status_code=201, response_model=UserOut)
 def create_user(
-    body: UserIn, caller: CurrentCaller, services: ServicesDep, response: Response
+    body: UserIn,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> User:
     """Create a user; only admins may create agents and admins."""
     require(services, caller, Record("user"), "create")
     if body.role != "customer" and caller.user.role != "admin":
         raise Problem(403, "only admins create staff accounts")
     app = services.app
-    user = app.create_user(
-        actor=caller.actor,
-        email=body.email,
-        name=body.name,
-        role=body.role,
-        department_ids=[app.department(slug).id for slug in body.departments],
-        time_zone=body.time_zone,
-        locale=body.locale,
-        phone=body.phone,
-        password_hash=services.passwords.hash(body.password) if body.password else None,
-    )
+    password_hash = services.passwords.hash(body.password) if body.password else None
+
+    def produce() -> str:
+        return app.create_user(
+            actor=caller.actor,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            department_ids=[app.department(slug).id for slug in body.departments],
+            time_zone=body.time_zone,
+            locale=body.locale,
+            phone=body.phone,
+            password_hash=password_hash,
+        ).id.hex
+
+    # The key's record keeps a digest of the request: never of a password.
+    request = body.model_copy(update={"password": None})
+    user = app.user(UUID(once(services, caller, idempotency_key, "POST /users", request, produce)))
     response.headers["Location"] = f"/users/{user.id}"
     return user
 
