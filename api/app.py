@@ -104,7 +104,7 @@ def create_app(services: Services, *, projects: bool = True, server: bool = Fals
             return errors.problem(503, str(error))
         return JSONResponse({"status": "ok", "version": __version__, "log_position": position})
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY, larger={"/inbound/": inbound.MAX_MAIL})
+    app.add_middleware(RequestLimits, limit=MAX_BODY, larger={"/inbound/": inbound.MAX_MAIL})
     return app
 
 
@@ -123,9 +123,12 @@ def worker_app() -> FastAPI:
     return create_app(bootstrap(Settings.from_env()), projects=False, server=True)
 
 
-class BodyLimit:
-    """Refuses bodies over the limit with 413, by Content-Length or by reading the body first
-    (bodies are small JSON; reading them whole before the app keeps the refusal clean)."""
+class RequestLimits:
+    """What any request may carry. A body over the limit is refused with 413, by
+    Content-Length or by reading the body first (bodies are small JSON; reading them whole
+    before the app keeps the refusal clean). A NUL character in the path or query string is
+    refused with 422: no value of this API holds one, and PostgreSQL refuses them in text
+    (a 500 deep inside a query otherwise)."""
 
     def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
         self.app, self.default, self.larger = app, limit, larger or {}
@@ -140,7 +143,17 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope.get("path", ""))
+        path = scope.get("path", "")
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            where = "path" if "\x00" in path else "query string"
+            response = errors.problem(
+                422,
+                f"the {where} holds a NUL character (%00), which no value may contain",
+                errors=[{"field": where, "message": "holds a NUL character"}],
+            )
+            await response(scope, receive, send)
+            return
+        limit = self.limit_for(path)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._too_large(scope, receive, send, limit)

@@ -63,7 +63,7 @@ def update_department(
     """Rename, describe, route addresses, deactivate or reactivate a department."""
     require(services, caller, Record("department"), "update")
     app = services.app
-    changes = body.model_dump(exclude_unset=True, exclude={"active"})
+    changes = body.model_dump(exclude_none=True, exclude={"active"})  # null: unchanged
     if changes:
         app.update_department(slug, actor=caller.actor, **changes)
     department = app.department(slug)

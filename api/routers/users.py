@@ -82,7 +82,9 @@ def update_user(
 ) -> User:
     """Change a user (admins: anyone; others: their own name, time zone, locale, phone)."""
     user = _readable(services, caller, user_id)
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"active"})
+    changes: dict[str, Any] = body.model_dump(
+        exclude_none=True, exclude={"active"}
+    )  # null: unchanged
     own_fields = {"name", "time_zone", "locale", "phone"}
     is_admin = services.access.allowed(caller.subject, Record("user", user.id), "update")
     if not is_admin and not (

@@ -194,6 +194,34 @@ def test_malformed_json_wrong_types_and_huge_bodies_get_clear_4xx(api):
     assert api.client.get("/tickets/not-a-number", headers=headers).status_code in (404, 422)
 
 
+def test_a_nul_character_in_a_path_or_query_is_a_clear_422_on_every_route(api):
+    admin = api.headers("admin@example.com")
+    for url in (
+        "/outbox?ticket=T-1%00",
+        "/outbox?status=%00",
+        "/tickets?q=printer%00fire",
+        "/departments/sup%00port",
+        "/tickets/T-1%00",
+    ):
+        response = api.client.get(url, headers=admin)
+        assert response.status_code == 422, (url, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "NUL" in response.json()["detail"]
+
+
+def test_null_in_a_patch_leaves_that_field_unchanged(api):
+    admin = api.headers("admin@example.com")
+    patched = api.client.patch(
+        "/departments/support", json={"aliases": None, "name": None}, headers=admin
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["name"] == "Support"
+    user = api.people.alice.id
+    patched = api.client.patch(f"/users/{user}", json={"email": None, "name": None}, headers=admin)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["email"] == "alice@customer.test"
+
+
 def test_a_method_a_path_does_not_take_gets_405_naming_every_method_it_does(api):
     headers = api.headers("alice@customer.test")
     opened = api.open("alice@customer.test")
