@@ -63,7 +63,8 @@ def update_department(
     """Rename, describe, route addresses, deactivate or reactivate a department."""
     require(services, caller, Record("department"), "update")
     app = services.app
-    changes = body.model_dump(exclude_none=True, exclude={"active"})  # null: unchanged
+    # A field sent as null is left unchanged, as one not sent.
+    changes = body.model_dump(exclude_none=True, exclude={"active"})
     if changes:
         app.update_department(slug, actor=caller.actor, **changes)
     department = app.department(slug)

@@ -82,9 +82,8 @@ def update_user(
 ) -> User:
     """Change a user (admins: anyone; others: their own name, time zone, locale, phone)."""
     user = _readable(services, caller, user_id)
-    changes: dict[str, Any] = body.model_dump(
-        exclude_none=True, exclude={"active"}
-    )  # null: unchanged
+    # A field sent as null is left unchanged, as one not sent.
+    changes: dict[str, Any] = body.model_dump(exclude_none=True, exclude={"active"})
     own_fields = {"name", "time_zone", "locale", "phone"}
     is_admin = services.access.allowed(caller.subject, Record("user", user.id), "update")
     if not is_admin and not (
