@@ -7,7 +7,7 @@ import hashlib
 import ipaddress
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -221,6 +221,43 @@ def once(
     if key is None:
         return produce()
     return services.app.once(caller.actor, key, fingerprint(request, body), produce)
+
+
+_query_names: dict[int, frozenset[str]] = {}
+
+
+async def known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take (a misspelt filter would otherwise
+    be ignored, and the answer silently unfiltered)."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    names = _query_names.get(id(route))
+    if names is None:
+        names = _query_names[id(route)] = frozenset(_query_params(dependant))
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        takes = ", ".join(sorted(names)) or "none"
+        raise Problem(
+            422,
+            f"unknown query parameter {', '.join(unknown)} (this route takes: {takes})",
+            errors=[
+                {"field": name, "message": "is not a parameter of this route"} for name in unknown
+            ],
+        )
+
+
+def _query_params(dependant: Any) -> Iterator[str]:
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_params(sub)
+
+
+KnownQuery = Depends(known_query)
 
 
 def settled(services: Services) -> None:

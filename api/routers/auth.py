@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from ledgerdesk.api.deps import CurrentCaller, ServicesDep, client_ip
+from ledgerdesk.api.deps import CurrentCaller, KnownQuery, ServicesDep, client_ip
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.api.schemas import LoginIn, RefreshIn, TokensOut, UserOut
 from ledgerdesk.domain.errors import AuthenticationError, DomainError
 from ledgerdesk.domain.session import Session
 from ledgerdesk.domain.user import User
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[KnownQuery])
 
 
 @router.post("/login", response_model=TokensOut)

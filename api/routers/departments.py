@@ -6,12 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from ledgerdesk.api.deps import CurrentCaller, IdempotencyKey, ServicesDep, once, require
+from ledgerdesk.api.deps import (
+    CurrentCaller,
+    IdempotencyKey,
+    KnownQuery,
+    ServicesDep,
+    once,
+    require,
+)
 from ledgerdesk.api.schemas import DepartmentIn, DepartmentOut, DepartmentPatch
 from ledgerdesk.domain.department import Department
 from ledgerdesk.policies.access import Record
 
-router = APIRouter(prefix="/departments", tags=["departments"])
+router = APIRouter(prefix="/departments", tags=["departments"], dependencies=[KnownQuery])
 
 
 @router.get("", response_model=list[DepartmentOut])

@@ -14,12 +14,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledgerdesk.api.deps import CurrentCaller, IdempotencyKey, ServicesDep, once, require_kind
+from ledgerdesk.api.deps import (
+    CurrentCaller,
+    IdempotencyKey,
+    KnownQuery,
+    ServicesDep,
+    once,
+    require_kind,
+)
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.domain.errors import NotFoundError
 from ledgerdesk.projections.outbox.view import OutboxItem
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], dependencies=[KnownQuery])
 STREAM_POLL = 1.0  # seconds between two looks at the caller's notifications
 HEARTBEAT = 15.0  # a comment line this often keeps proxies from closing an idle stream
 SESSION_CHECK = 30  # polls between two checks that the caller is still signed in

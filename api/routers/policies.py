@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ledgerdesk.api.deps import Caller, CurrentCaller, IdempotencyKey, ServicesDep, once, require
+from ledgerdesk.api.deps import (
+    Caller,
+    CurrentCaller,
+    IdempotencyKey,
+    KnownQuery,
+    ServicesDep,
+    once,
+    require,
+)
 from ledgerdesk.api.schemas import RuleIn
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.policies.access import Record
 
-router = APIRouter(prefix="/policies", tags=["policies"])
+router = APIRouter(prefix="/policies", tags=["policies"], dependencies=[KnownQuery])
 
 
 @router.get("/rules", response_model=list[list[str]])

@@ -13,12 +13,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from ledgerdesk.api.deps import Caller, CurrentCaller, ServicesDep
+from ledgerdesk.api.deps import Caller, CurrentCaller, KnownQuery, ServicesDep
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.projections.ticket_index.view import Scope, TicketQuery
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=[KnownQuery])
 SORTS = ("created_at", "updated_at", "due_at", "priority", "number", "relevance")
 
 

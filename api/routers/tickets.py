@@ -16,6 +16,7 @@ from ledgerdesk.api.deps import (
     Caller,
     CurrentCaller,
     IdempotencyKey,
+    KnownQuery,
     ServicesDep,
     fingerprint,
     once,
@@ -100,13 +101,13 @@ async def open_ticket(
     return ticket_out(services, caller, ticket, people=people)
 
 
-@router.get("/{number}", response_model=TicketOut)
+@router.get("/{number}", response_model=TicketOut, dependencies=[KnownQuery])
 def get_ticket(number: str, caller: CurrentCaller, services: ServicesDep) -> dict[str, Any]:
     """A ticket with its conversation (internal notes only for those who may read them)."""
     return ticket_out(services, caller, _readable(services, caller, number))
 
 
-@router.patch("/{number}", response_model=TicketOut)
+@router.patch("/{number}", response_model=TicketOut, dependencies=[KnownQuery])
 def update_ticket(
     number: str, body: TicketPatch, caller: CurrentCaller, services: ServicesDep
 ) -> dict[str, Any]:
@@ -132,7 +133,7 @@ def update_ticket(
     return ticket_out(services, caller, app.ticket(n))
 
 
-@router.post("/{number}/transitions", response_model=TicketOut)
+@router.post("/{number}/transitions", response_model=TicketOut, dependencies=[KnownQuery])
 def move_ticket(
     number: str,
     body: TransitionIn,
@@ -151,7 +152,7 @@ def move_ticket(
     return ticket_out(services, caller, moved)
 
 
-@router.put("/{number}/assignee", response_model=TicketOut)
+@router.put("/{number}/assignee", response_model=TicketOut, dependencies=[KnownQuery])
 def assign_ticket(
     number: str, body: AssignmentIn, caller: CurrentCaller, services: ServicesDep
 ) -> dict[str, Any]:
@@ -164,7 +165,9 @@ def assign_ticket(
     return ticket_out(services, caller, changed)
 
 
-@router.post("/{number}/replies", status_code=201, response_model=TicketOut)
+@router.post(
+    "/{number}/replies", status_code=201, response_model=TicketOut, dependencies=[KnownQuery]
+)
 def reply(
     number: str,
     body: MessageIn,
@@ -185,7 +188,9 @@ def reply(
     return ticket_out(services, caller, replied)
 
 
-@router.post("/{number}/notes", status_code=201, response_model=TicketOut)
+@router.post(
+    "/{number}/notes", status_code=201, response_model=TicketOut, dependencies=[KnownQuery]
+)
 def note(
     number: str,
     body: MessageIn,
@@ -204,7 +209,7 @@ def note(
     return ticket_out(services, caller, noted)
 
 
-@router.get("/{number}/history", response_model=list[HistoryOut])
+@router.get("/{number}/history", response_model=list[HistoryOut], dependencies=[KnownQuery])
 def history(number: str, caller: CurrentCaller, services: ServicesDep) -> list[HistoryEntry]:
     """Every event of the ticket: version, time, actor, what changed, hash."""
     ticket = _readable(services, caller, number)
@@ -214,7 +219,7 @@ def history(number: str, caller: CurrentCaller, services: ServicesDep) -> list[H
     return [e for e in entries if not _is_note(e.changes)]
 
 
-@router.get("/{number}/as-of", response_model=TicketOut)
+@router.get("/{number}/as-of", response_model=TicketOut, dependencies=[KnownQuery])
 def as_of(
     number: str,
     caller: CurrentCaller,

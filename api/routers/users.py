@@ -7,14 +7,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from ledgerdesk.api.deps import CurrentCaller, IdempotencyKey, ServicesDep, once, require
+from ledgerdesk.api.deps import (
+    CurrentCaller,
+    IdempotencyKey,
+    KnownQuery,
+    ServicesDep,
+    once,
+    require,
+)
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.api.schemas import UserIn, UserOut, UserPatch
 from ledgerdesk.bootstrap import Services
 from ledgerdesk.domain.user import User
 from ledgerdesk.policies.access import Record
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], dependencies=[KnownQuery])
 
 
 @router.post("", status_code=201, response_model=UserOut)

@@ -202,3 +202,24 @@ def test_a_role_that_reads_tickets_but_no_notes_never_finds_a_ticket_by_its_note
     assert [m["kind"] for m in api.client.get("/tickets/T-1", headers=sue).json()["messages"]] == [
         "reply"
     ]
+
+
+def test_a_misspelt_or_unknown_query_parameter_is_a_422_naming_it(api):
+    api.open("alice@customer.test")
+    admin = api.headers("admin@example.com")
+    for url, name in [
+        ("/tickets?stauts=new", "stauts"),
+        ("/tickets?q=printer&sort=number&colour=red", "colour"),
+        ("/dashboard/counters?department=support", "department"),
+        ("/tickets/T-1?verbose=1", "verbose"),
+        ("/tickets/T-1/history?as_of=2026-01-01", "as_of"),
+        ("/users?role=agent", "role"),
+    ]:
+        response = api.client.get(url, headers=admin)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["errors"] == [
+            {"field": name, "message": "is not a parameter of this route"}
+        ]
+    known = "/tickets?status=new&status=waiting&q=printer&sort=-created_at&limit=5"
+    assert api.client.get(known, headers=admin).status_code == 200
+    assert api.client.get("/tickets/T-1/as-of?version=1", headers=admin).status_code == 200
