@@ -13,6 +13,7 @@ from ledgerdesk.api.deps import (
     ServicesDep,
     once,
     require,
+    settled,
 )
 from ledgerdesk.api.schemas import DepartmentIn, DepartmentOut, DepartmentPatch
 from ledgerdesk.domain.department import Department
@@ -53,6 +54,7 @@ def create_department(
         once(services, caller, idempotency_key, "POST /departments", body, produce)
     )
     response.headers["Location"] = f"/departments/{department.slug}"
+    settled(services)  # lists right after show its name
     return department
 
 
@@ -78,4 +80,5 @@ def update_department(
     if body.active is not None and body.active != department.active:
         change = app.reactivate_department if body.active else app.deactivate_department
         change(slug, actor=caller.actor)
+    settled(services)
     return app.department(slug)

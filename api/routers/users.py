@@ -14,6 +14,7 @@ from ledgerdesk.api.deps import (
     ServicesDep,
     once,
     require,
+    settled,
 )
 from ledgerdesk.api.errors import Problem
 from ledgerdesk.api.schemas import UserIn, UserOut, UserPatch
@@ -56,6 +57,7 @@ def create_user(
     request = body.model_copy(update={"password": None})
     user = app.user(UUID(once(services, caller, idempotency_key, "POST /users", request, produce)))
     response.headers["Location"] = f"/users/{user.id}"
+    settled(services)  # a person search right after finds them
     return user
 
 
@@ -106,6 +108,7 @@ def update_user(
         app.update_user(user.id, actor=caller.actor, **changes)
     if body.active is not None and body.active != user.active:
         (app.reactivate_user if body.active else app.deactivate_user)(user.id, actor=caller.actor)
+    settled(services)
     return app.user(user.id)
 
 

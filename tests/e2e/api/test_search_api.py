@@ -223,3 +223,19 @@ def test_a_misspelt_or_unknown_query_parameter_is_a_422_naming_it(api):
     known = "/tickets?status=new&status=waiting&q=printer&sort=-created_at&limit=5"
     assert api.client.get(known, headers=admin).status_code == 200
     assert api.client.get("/tickets/T-1/as-of?version=1", headers=admin).status_code == 200
+
+
+def test_a_search_right_after_a_user_or_department_change_shows_it(api):
+    api.open("alice@customer.test", department="support")
+    admin = api.headers("admin@example.com")
+    for i in range(5):
+        renamed = api.client.patch(
+            f"/users/{api.people.alice.id}", json={"name": f"Zelda{i}"}, headers=admin
+        )
+        assert renamed.status_code == 200
+        found = api.client.get("/tickets", params={"person": f"zelda{i}"}, headers=admin)
+        assert _numbers(found) == ["T-1"]
+        moved = api.client.patch("/departments/support", json={"name": f"Help {i}"}, headers=admin)
+        assert moved.status_code == 200
+        listed = api.client.get("/tickets", headers=admin).json()["items"]
+        assert listed[0]["department_name"] == f"Help {i}"
