@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
@@ -216,7 +217,13 @@ def history(number: str, caller: CurrentCaller, services: ServicesDep) -> list[H
     entries = services.app.history(ticket.number)
     if services.access.allowed(caller.subject, ticket_record(ticket), "read_notes"):
         return entries
-    return [e for e in entries if not _is_note(e.changes)]
+    # Without the internal side: no notes, and no staff's reasons for a change of status
+    # (status mails leave them out too).
+    return [
+        replace(e, changes={k: v for k, v in e.changes.items() if k != "reason"})
+        for e in entries
+        if not _is_note(e.changes)
+    ]
 
 
 @router.get("/{number}/as-of", response_model=TicketOut, dependencies=[KnownQuery])

@@ -68,6 +68,22 @@ def test_customers_never_see_internal_notes_anywhere(api):
     assert note.status_code == 403
 
 
+def test_customers_see_a_status_change_in_history_but_not_staffs_reason_for_it(api):
+    api.open("alice@customer.test", department="support")
+    agent, alice = api.headers("agent@example.com"), api.headers("alice@customer.test")
+    moved = api.client.post(
+        "/tickets/T-1/transitions",
+        json={"status": "waiting", "reason": "grumpy caller, stall"},
+        headers=agent,
+    )
+    assert moved.status_code == 200
+    seen = api.client.get("/tickets/T-1/history", headers=alice).json()
+    assert seen[-1]["event"] == "StatusChanged" and seen[-1]["changes"]["to_status"] == "waiting"
+    assert "grumpy" not in str(seen)
+    staff = api.client.get("/tickets/T-1/history", headers=agent).json()
+    assert staff[-1]["changes"]["reason"] == "grumpy caller, stall"
+
+
 ROUTES = [
     ("get", "/tickets/T-1", None),
     ("patch", "/tickets/T-1", {"priority": "low"}),
