@@ -53,9 +53,17 @@ class TicketSummary(BaseModel):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    version: int
+    reopen_count: int
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
     message_count: int
     last_customer_activity_at: datetime | None
     last_agent_activity_at: datetime | None
+    sla_first_response_due_at: datetime | None
+    sla_resolution_due_at: datetime | None
+    sla_breached: bool
 
 
 class TicketPage(BaseModel):
@@ -82,6 +90,9 @@ def search_tickets(
     ] = None,
     number: Annotated[str | None, Query(max_length=20)] = None,
     person: Annotated[str | None, Query(max_length=200)] = None,
+    requester: Annotated[
+        str | None, Query(max_length=40, description="The requester's user id")
+    ] = None,
     assignee: Annotated[str | None, Query(max_length=40, description="A user id, or none")] = None,
     priority: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default
     status: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -115,6 +126,7 @@ def search_tickets(
         text=q,
         number=number,
         person=person,
+        requester_id=_uuid("requester", requester) if requester else None,
         assignee_id=assignee_filter,
         priority=tuple(priority),
         status=tuple(status),

@@ -239,3 +239,22 @@ def test_a_search_right_after_a_user_or_department_change_shows_it(api):
         assert moved.status_code == 200
         listed = api.client.get("/tickets", headers=admin).json()["items"]
         assert listed[0]["department_name"] == f"Help {i}"
+
+
+def test_lists_filter_by_requester_and_show_every_field_of_the_index(api):
+    api.open("alice@customer.test")
+    api.open("bob@customer.test")
+    admin = api.headers("admin@example.com")
+    bob = str(api.people.bob.id)
+    page = api.client.get("/tickets", params={"requester": bob}, headers=admin).json()
+    assert [item["number"] for item in page["items"]] == ["T-2"]
+    item = page["items"][0]
+    for field in ("version", "reopen_count", "first_response_at", "resolved_at", "closed_at"):
+        assert field in item
+    assert (item["sla_breached"], item["sla_first_response_due_at"]) == (False, None)
+    bad = api.client.get("/tickets", params={"requester": "bob"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "requester"
+    alice = api.headers("alice@customer.test")  # the scope still applies
+    assert (
+        api.client.get("/tickets", params={"requester": bob}, headers=alice).json()["items"] == []
+    )
