@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import pytest
@@ -9,7 +11,10 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg.sql import SQL, Identifier
 
 from ledgerdesk.adapters.postgres_store import ApplicationRecorder, arrays
-from ledgerdesk.tests.support import opening_for, protocol_trace
+from ledgerdesk.bootstrap import bootstrap, migrate
+from ledgerdesk.domain.ticket import Ticket
+from ledgerdesk.tests.integration.lossy_proxy import lossy_proxy
+from ledgerdesk.tests.support import People, open_ticket, opening_for, protocol_trace
 
 
 def test_array_literals_quote_topics_and_carry_any_bytes():
@@ -121,3 +126,45 @@ def test_the_read_ahead_follows_the_application_s_number_allocator(services, peo
         ).number
 
     assert app.batch([opening] * 2, numbers=2, reads=reads) == ["T-1", "T-2"]
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_save_whose_answer_is_lost_after_its_commit_is_kept_once(settings, clock, caplog):
+    """The connection drops after the server committed a ticket's opening and before the
+    answer came: the retried save finds its own rows and keeps them, instead of a conflict
+    that would run the command again and open a second ticket."""
+    url = urlsplit(settings.database_url)
+    with lossy_proxy((url.hostname or "127.0.0.1", url.port or 5432)) as proxy:
+        through = settings.database_url.replace(
+            url.netloc, f"{url.username}@127.0.0.1:{proxy.port}"
+        )
+        proxied = settings.with_changes(database_url=through)
+        migrate(proxied)
+        svc = bootstrap(proxied, clock=clock)
+        try:
+            people = People(svc)
+            proxy.arm(svc.app.recorder.channel_name.encode())  # the next save's notification
+            with caplog.at_level(logging.WARNING, logger="ledgerdesk.store"):
+                ticket = open_ticket(svc, people.alice, subject="Only once")
+            assert proxy.lost.is_set()
+            assert "kept once" in caplog.text
+            opened = svc.app.ids_of(Ticket.Opened)
+            assert [aggregate for _, aggregate in opened] == [ticket.id]
+            assert svc.app.ticket(ticket.number).subject == "Only once"
+            assert open_ticket(svc, people.bob).number == "T-2"  # the store works on
+        finally:
+            svc.close()
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_retried_save_that_meets_other_rows_is_still_a_conflict(services):
+    recorder = services.app.recorder
+    aggregate = uuid4()
+    recorder.insert_events([StoredEvent(aggregate, 1, "ledgerdesk.test:Odd", b"{}")])
+    assert recorder._already_saved([StoredEvent(aggregate, 1, "ledgerdesk.test:Odd", b"{}")])
+    for other in (
+        StoredEvent(aggregate, 1, "ledgerdesk.test:Odd", b'{"x":1}'),
+        StoredEvent(aggregate, 1, "ledgerdesk.test:Even", b"{}"),
+        StoredEvent(aggregate, 2, "ledgerdesk.test:Odd", b"{}"),
+    ):
+        assert recorder._already_saved([other]) is None
