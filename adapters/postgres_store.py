@@ -75,17 +75,26 @@ class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
         while True:
             attempt += 1
             try:
-                return self._insert_once(stored_events, **kwargs)
-            except IntegrityError:
-                if uncertain and (saved := self._already_saved(stored_events)) is not None:
-                    log.warning("a save's answer was lost; the save had been made: kept once")
-                    return saved
-                raise
+                return self._insert_or_find(stored_events, uncertain, **kwargs)
             except (InterfaceError, OperationalError):
                 if attempt >= SAVE_ATTEMPTS:
                     raise
                 uncertain = True
                 time.sleep(SAVE_RETRY_WAIT * (1 + 0.1 * (random.random() - 0.5)))
+
+    def _insert_or_find(
+        self, stored_events: Sequence[StoredEvent], uncertain: bool, **kwargs: Any
+    ) -> list[int]:
+        """One attempt; after an attempt that may have committed, a conflict with rows that
+        are exactly these is that attempt's save (a failure to look is one more failure of
+        the connection, and retried)."""
+        try:
+            return self._insert_once(stored_events, **kwargs)
+        except IntegrityError:
+            if uncertain and (saved := self._already_saved(stored_events)) is not None:
+                log.warning("a save's answer was lost; the save had been made: kept once")
+                return saved
+            raise
 
     def _insert_once(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         """BEGIN, the table lock, the rows, the notification and COMMIT, sent together
@@ -103,9 +112,9 @@ class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
             return [row["notification_id"] for row in rows.fetchall()]
 
     def _already_saved(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
-        """The positions of these events if the log holds every one of them byte for byte
-        (each carries its aggregate's id, version and the hash of the event before, so only
-        this save can have written them), else None."""
+        """The positions of these events if the log holds every one of them byte for byte,
+        else None. Each carries its aggregate's id and version, its time to the microsecond
+        and the hash of the aggregate's event before: no other save writes the same bytes."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._saved_statement, arrays(stored_events)[:2])
             found = {

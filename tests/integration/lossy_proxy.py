@@ -10,23 +10,23 @@ from contextlib import contextmanager, suppress
 
 
 class LossyProxy:
-    """Forwards 127.0.0.1:`port` to `target`. Once armed with a marker, the first connection
-    whose client sends those bytes is doomed: its server's next answer is swallowed and both
-    sides are closed (`lost` is set then)."""
+    """Forwards 127.0.0.1:`port` to `target`. Once armed with markers, the first connection
+    whose client sends the first marker's bytes is doomed: its server's next answer is
+    swallowed and both sides are closed (`losses` counts them); then the next marker."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.lost = threading.Event()
-        self._marker: bytes | None = None
+        self.losses = 0
+        self._markers: list[bytes] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def arm(self, marker: bytes) -> None:
+    def arm(self, *markers: bytes) -> None:
         with self._lock:
-            self._marker, self.lost = marker, threading.Event()
+            self._markers, self.losses = list(markers), 0
 
     def close(self) -> None:
         self._listener.close()
@@ -48,8 +48,8 @@ class LossyProxy:
     def _up(self, client: socket.socket, server: socket.socket, doomed: threading.Event) -> None:
         for chunk in _chunks(client):
             with self._lock:
-                if self._marker is not None and self._marker in chunk:
-                    self._marker = None
+                if self._markers and self._markers[0] in chunk:
+                    self._markers.pop(0)
                     doomed.set()
             try:
                 server.sendall(chunk)
@@ -62,7 +62,8 @@ class LossyProxy:
             if doomed.is_set():  # the request went through; its answer is lost
                 _close(client)
                 _close(server)
-                self.lost.set()
+                with self._lock:
+                    self.losses += 1
                 return
             try:
                 client.sendall(chunk)
