@@ -202,9 +202,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-def fingerprint(request: str, body: Any) -> str:
-    """What an Idempotency-Key is checked against: the route and the body."""
-    return hashlib.sha256(f"{request}\n{canonical_json(jsonable(body))}".encode()).hexdigest()
+def fingerprint(request: str | None, body: Any) -> str:
+    """What an Idempotency-Key is checked against: the route and the body (None: the body
+    alone, as POST /tickets' keys had it before the other routes took keys)."""
+    text = canonical_json(jsonable(body))
+    return hashlib.sha256((text if request is None else f"{request}\n{text}").encode()).hexdigest()
 
 
 def once(
@@ -223,9 +225,6 @@ def once(
     return services.app.once(caller.actor, key, fingerprint(request, body), produce)
 
 
-_query_names: dict[int, frozenset[str]] = {}
-
-
 async def known_query(request: Request) -> None:
     """Refuse query parameters the route does not take (a misspelt filter would otherwise
     be ignored, and the answer silently unfiltered)."""
@@ -235,9 +234,10 @@ async def known_query(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    names = _query_names.get(id(route))
-    if names is None:
-        names = _query_names[id(route)] = frozenset(_query_params(dependant))
+    names: frozenset[str] | None = getattr(route, "ledgerdesk_query_names", None)
+    if names is None:  # worked out once per route, kept on it
+        names = frozenset(_query_params(dependant))
+        route.ledgerdesk_query_names = names  # type: ignore[union-attr]
     unknown = sorted(set(request.query_params) - names)
     if unknown:
         takes = ", ".join(sorted(names)) or "none"

@@ -65,7 +65,7 @@ async def open_ticket(
     email = (body.requester_email or "").strip().lower()
     if email and email != caller.user.email and condition == "own":
         raise Problem(403, "you may open tickets only for yourself")
-    checked = fingerprint("POST /tickets", body) if idempotency_key is not None else ""
+    checked = fingerprint(None, body) if idempotency_key is not None else ""
 
     def produce() -> Ticket:
         return app.open_ticket(
@@ -217,10 +217,12 @@ def history(number: str, caller: CurrentCaller, services: ServicesDep) -> list[H
     entries = services.app.history(ticket.number)
     if services.access.allowed(caller.subject, ticket_record(ticket), "read_notes"):
         return entries
-    # Without the internal side: no notes, and no staff's reasons for a change of status
-    # (status mails leave them out too).
+    # Without the internal side: no notes, and no reasons other people gave for a change of
+    # status (status mails leave them out too); the caller's own and the system's stay.
     return [
-        replace(e, changes={k: v for k, v in e.changes.items() if k != "reason"})
+        e
+        if e.actor == caller.actor or not e.actor.startswith("user:") or "reason" not in e.changes
+        else replace(e, changes={k: v for k, v in e.changes.items() if k != "reason"})
         for e in entries
         if not _is_note(e.changes)
     ]

@@ -41,9 +41,9 @@ def create_user(
     ):
         raise Problem(403, "only those who may change every user create staff accounts")
     app = services.app
-    password_hash = services.passwords.hash(body.password) if body.password else None
 
-    def produce() -> str:
+    def produce() -> str:  # hashes the password only when the user is made (not on a retry)
+        password_hash = services.passwords.hash(body.password) if body.password else None
         return app.create_user(
             actor=caller.actor,
             email=body.email,
@@ -56,8 +56,8 @@ def create_user(
             password_hash=password_hash,
         ).id.hex
 
-    # The key's record keeps a digest of the request: never of a password.
-    request = body.model_copy(update={"password": None})
+    # The key's record keeps a digest of the request: whether it set a password, never which.
+    request = body.model_copy(update={"password": "(given)" if body.password else None})
     user = app.user(UUID(once(services, caller, idempotency_key, "POST /users", request, produce)))
     response.headers["Location"] = f"/users/{user.id}"
     settled(services)  # a person search right after finds them

@@ -163,7 +163,7 @@ def scope_conditions(scope: Scope, d: Dialect) -> tuple[list[str], list[Any]]:
 
 def reach_condition(reach: Reach, d: Dialect) -> tuple[str | None, list[Any]]:
     """A reach as one condition on `t` (None: every ticket). It may be NULL where a column
-    is: negate `never_null(...)` of it."""
+    is: `notes_condition` makes it safe to negate."""
     if reach.everything:
         return None, []
     parts: list[str] = []

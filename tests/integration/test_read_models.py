@@ -543,6 +543,41 @@ def test_notes_are_searched_only_on_tickets_whose_notes_the_reader_may_read(corp
     assert found(corpus, supervisor, text="password") == {"T-2"}
 
 
+def test_a_mixed_scope_pages_through_its_matches_with_cursors(corpus, people):
+    app = corpus.app
+    for number in ("T-1", "T-3", "T-4"):
+        app.add_note(number, actor=people.admin.actor, text="Printer vendor called.")
+    caught_up(corpus)
+    scope = Scope.granted({"any"}, {"department"}, people.agent.id, [people.support.id])
+    assert scope is not None and scope.text == "mixed"
+    for sort in ("relevance", "-updated_at", "number"):
+        for text, status in (
+            ("printer", ()),
+            ("vendor", ()),
+            ("charged OR password -vendor", ("new",)),
+        ):
+            whole = numbers(corpus, scope, text=text, sort=sort, status=status)
+            paged, cursor = [], None
+            while True:
+                page = corpus.ticket_index.search(
+                    TicketQuery(text=text, sort=sort, status=status, limit=1, cursor=cursor),
+                    scope,
+                )
+                paged += [row.number for row in page.items]
+                assert page.total == len(whole)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+            assert paged == whole, (sort, text)
+    # T-3's note is not theirs to read: neither found by it nor left out for it.
+    assert found(corpus, scope, text="vendor") == {"T-1", "T-4"}
+    assert found(corpus, scope, text="printer") == {"T-1", "T-4"}
+    assert found(corpus, scope, text="charged OR password -vendor", status=["new"]) == {
+        "T-2",
+        "T-3",
+    }
+
+
 def test_a_reader_granted_several_conditions_sees_their_union(corpus, people):
     # Alice, a member of support who may also read what she requested: T-1 and T-4 are
     # support's, T-3 hers (T-1 both).

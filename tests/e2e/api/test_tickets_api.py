@@ -82,6 +82,14 @@ def test_customers_see_a_status_change_in_history_but_not_staffs_reason_for_it(a
     assert "grumpy" not in str(seen)
     staff = api.client.get("/tickets/T-1/history", headers=agent).json()
     assert staff[-1]["changes"]["reason"] == "grumpy caller, stall"
+    # Her own changes keep their reasons: a reply of hers moves the ticket back.
+    assert api.client.post("/tickets/T-1/replies", json={"text": "ok"}, headers=alice).is_success
+    mine = [
+        e
+        for e in api.client.get("/tickets/T-1/history", headers=alice).json()
+        if e["actor"] == api.people.alice.actor and "reason" in e["changes"]
+    ]
+    assert mine and mine[-1]["changes"]["reason"]
 
 
 ROUTES = [
