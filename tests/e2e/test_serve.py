@@ -7,58 +7,36 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from ledgerdesk.api.cpus import cpu_quota
+from ledgerdesk.tests.e2e.served import (
+    STARTUP,
+    free_port,
+    get,
+    get_json,
+    post,
+    wait_for_health,
+)
 from ledgerdesk.utils import stop_process
-
-STARTUP = 30.0  # seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read()
 
 
 def test_serve_answers_health_and_openapi_on_loopback(ledgerdesk, tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     server = ledgerdesk.popen("serve", "--port", str(port), log=log)
     try:
-        _wait_for_health(base, server, log)
-        status, body = _get(f"{base}/health")
+        wait_for_health(base, server, log)
+        status, body = get(f"{base}/health")
         assert status == 200 and json.loads(body)["status"] == "ok"
-        status, body = _get(f"{base}/openapi.json")
+        status, body = get(f"{base}/openapi.json")
         assert status == 200 and "/health" in json.loads(body)["paths"]
     finally:
         stop_process(server, 15)
-
-
-def _wait_for_health(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP
-    while True:
-        assert server.poll() is None, f"serve exited early:\n{log.read_text()}"
-        try:
-            if _get(f"{base}/health")[0] == 200:
-                return
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        assert time.monotonic() < deadline, f"no answer in {STARTUP} s:\n{log.read_text()}"
-        time.sleep(0.1)
 
 
 def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, services, tmp_path):
@@ -84,23 +62,23 @@ def test_serve_with_several_api_processes_reads_its_writes(store, ledgerdesk, se
         role="admin",
         password_hash=services.passwords.hash("serve-password-1"),
     )
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     server = ledgerdesk.popen("serve", "--port", str(port), "--workers", "2", log=log)
     try:
-        _wait_for_health(base, server, log)
-        token = _post(
+        wait_for_health(base, server, log)
+        token = post(
             f"{base}/auth/login", {"email": "admin@serve.test", "password": "serve-password-1"}
         )["access_token"]
 
         def create_and_find(i: int) -> tuple[str, list[str]]:
-            ticket = _post(
+            ticket = post(
                 f"{base}/tickets",
                 {"subject": f"Worker {i}", "text": f"findme{i}", "requester_email": "c@serve.test"},
                 token,
             )
-            found = _get_json(f"{base}/tickets?q=findme{i}", token)
+            found = get_json(f"{base}/tickets?q=findme{i}", token)
             return ticket["number"], [t["number"] for t in found["items"]]
 
         with ThreadPoolExecutor(8) as pool:  # new connections: both processes answer
@@ -158,27 +136,6 @@ def _cpus_of(pid: int) -> set[int]:
             continue
     assert len(found) == 1, found
     return set(next(iter(found)))
-
-
-def _post(url: str, body: dict[str, Any], token: str = "") -> Any:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **_auth(token)},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _get_json(url: str, token: str) -> Any:
-    request = urllib.request.Request(url, headers=_auth(token))
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _assert_connections_even(base: str, port: int, owners: list[int]) -> None:
