@@ -73,7 +73,8 @@ def test_a_rebuild_from_the_shell_leaves_serve_answering_and_every_ticket_findab
         rebuild = ledgerdesk.popen(
             "projections", "rebuild", "ticket_index", log=tmp_path / "rebuild.log"
         )
-        opened, failures = [], []
+        opened: list[str] = []
+        failures: list[str] = []
         while rebuild.poll() is None or not opened:
             try:
                 body = {"subject": "During", "text": f"fresh{len(opened)}"}
