@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
     OperationalError,
     StoredEvent,
 )
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from ledgerdesk.projections.pg_transactions import one_round_trip
 
@@ -38,27 +38,24 @@ class ApplicationRecorder(es_postgres.PostgresApplicationRecorder):
         # The library names the channel after the table alone: stores in other schemas of the
         # same database would wake each other.
         self.channel_name = f"{self.datastore.schema}_{self.events_table_name}"[:63]
-        self.insert_events_statement = SQL(
+        self.insert_events_statement = self._statement(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
             "RETURNING notification_id"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
         )
-        self._saved_statement = SQL(
+        self._saved_statement = self._statement(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.notification_id "
             "FROM {schema}.{table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
             "ON e.originator_id = k.id AND e.originator_version = k.version"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
         )
-        self._notify_statement = SQL(
+        self._notify_statement = self._statement(
             "SELECT pg_notify(%s, (SELECT max(notification_id) FROM {schema}.{table})::text)"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
+        )
+
+    def _statement(self, text: str) -> Composed:
+        """SQL over the events table: `{schema}.{table}` filled in."""
+        return SQL(text).format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
         )
 
     def insert_events(

@@ -30,6 +30,15 @@ class Api:
     def headers(self, email: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.login(email)['access_token']}"}
 
+    def add_user(self, email: str, role: str) -> Any:
+        """A user of any role who signs in with the usual password."""
+        return self.services.app.create_user(
+            actor="system:test",
+            email=email,
+            role=role,
+            password_hash=self.services.passwords.hash(PASSWORD),
+        )
+
     def open(self, email: str, **body: Any) -> dict[str, Any]:
         payload = {"subject": "Printer on fire", "text": "It is on fire.", **body}
         response = self.client.post("/tickets", json=payload, headers=self.headers(email))

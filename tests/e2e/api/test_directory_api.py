@@ -137,12 +137,7 @@ def test_a_role_that_inherits_the_admins_rules_creates_staff_as_admins_do(api):
     admin = api.headers("admin@example.com")
     rule = {"rule": ["g", "owner", "admin"]}
     assert api.client.post("/policies/rules", json=rule, headers=admin).status_code == 201
-    api.services.app.create_user(
-        actor="system:test",
-        email="olga@example.com",
-        role="owner",
-        password_hash=api.services.passwords.hash("correct horse battery"),
-    )
+    api.add_user("olga@example.com", "owner")
     owner = api.headers("olga@example.com")
     created = api.client.post(
         "/users", json={"email": "newagent@example.com", "role": "agent"}, headers=owner

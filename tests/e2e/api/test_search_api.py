@@ -184,12 +184,7 @@ def test_readers_of_every_ticket_find_notes_only_where_they_may_read_them(api):
 
 
 def test_a_role_that_reads_tickets_but_no_notes_never_finds_a_ticket_by_its_notes(api):
-    api.services.app.create_user(
-        actor="system:test",
-        email="sue@example.com",
-        role="supervisor",
-        password_hash=api.services.passwords.hash("correct horse battery"),
-    )
+    api.add_user("sue@example.com", "supervisor")
     admin = api.headers("admin@example.com")
     api.open("alice@customer.test", department="support", subject="Toner")
     api.client.post("/tickets/T-1/notes", json={"text": "quokka shipment"}, headers=admin)

@@ -130,14 +130,8 @@ def test_an_agent_sees_only_their_departments_until_the_policy_switch(api):
 
 
 def test_a_new_role_is_added_by_policy_alone(api):
-    app = api.services.app
     api.open("alice@customer.test")
-    supervisor = app.create_user(
-        actor="system:test",
-        email="sue@example.com",
-        role="supervisor",
-        password_hash=api.services.passwords.hash("correct horse battery"),
-    )
+    supervisor = api.add_user("sue@example.com", "supervisor")
     headers = api.headers("sue@example.com")
     assert api.client.get("/tickets/T-1", headers=headers).status_code == 404
     admin = api.headers("admin@example.com")
