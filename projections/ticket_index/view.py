@@ -197,10 +197,6 @@ class Scope:
             return "all"
         return "public" if self.notes.empty else "mixed"
 
-    @property
-    def public_only(self) -> bool:
-        return self.text == "public"
-
     def notes_visible(self, row: TicketRow) -> bool:
         return self.notes.contains(row)
 
