@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from ledgerdesk.adapters.mail_out.templates import MailTemplates
 from ledgerdesk.adapters.mail_out.transports import mail_transport_for
 from ledgerdesk.adapters.passwords import Argon2Hasher
 from ledgerdesk.adapters.read_ahead import PostgresReadAhead
+from ledgerdesk.adapters.redis_throttle import RedisLoginThrottle
 from ledgerdesk.adapters.sms import sms_transport_for
 from ledgerdesk.adapters.throttle import LoginThrottle
 from ledgerdesk.adapters.ticket_numbers import SequenceNumbers
@@ -29,7 +31,7 @@ from ledgerdesk.domain.application.core import describe_store_error
 from ledgerdesk.domain.application.numbers import NumberAllocator
 from ledgerdesk.domain.errors import StoreUnavailableError
 from ledgerdesk.domain.outgoing import Intent, MailTransport, SmsTransport
-from ledgerdesk.domain.ports import BlobStore, PasswordHasher
+from ledgerdesk.domain.ports import BlobStore, Clock, PasswordHasher, SignInThrottle
 from ledgerdesk.manifest import MANIFEST
 from ledgerdesk.policies.mail.identity import MailIdentity
 from ledgerdesk.policies.preferences import channels_for
@@ -49,7 +51,7 @@ class Services:
     blobs: BlobStore
     passwords: PasswordHasher
     tokens: TokenService
-    throttle: LoginThrottle
+    throttle: SignInThrottle
     access: AccessControl
     ticket_index: TicketIndexView
     projections: ProjectionRuntime  # not started here: `serve` and the API start it
@@ -65,6 +67,7 @@ class Services:
         self.drop_folder.stop()
         self.intake.close()
         self.projections.stop()
+        self.throttle.close()
         self.app.close()
 
 
@@ -115,13 +118,24 @@ def bootstrap(
         passwords=overrides.pop("passwords", None) or Argon2Hasher(),
         tokens=overrides.pop("tokens", None)
         or TokenService(settings.resolved_secret_key(), clock=app.clock),
-        throttle=overrides.pop("throttle", None) or LoginThrottle(app.clock),
+        throttle=overrides.pop("throttle", None) or _throttle(settings, app.clock),
         access=overrides.pop("access", None) or AccessControl(app),
         **_read_models(app, settings, create_tables),
     )
     if overrides:
         raise TypeError(f"unknown overrides: {', '.join(sorted(overrides))}")
     return services
+
+
+def _throttle(settings: Settings, clock: Clock) -> SignInThrottle:
+    """Failed sign-ins counted for every process in the queue's Redis when there is one (the
+    production shape: several API processes), else in this process's memory."""
+    if not settings.queue_url.startswith(("redis://", "rediss://", "unix://")):
+        return LoginThrottle(clock)
+    # One namespace per store: desks sharing a Redis do not share their counts.
+    store = settings.database_url.split("@")[-1] or str(settings.data_dir.resolve())
+    namespace = hashlib.sha256(store.encode()).hexdigest()[:12]
+    return RedisLoginThrottle.connect(settings.queue_url, clock, namespace=namespace)
 
 
 def _read_models(app: LedgerDesk, settings: Settings, create_tables: bool) -> dict[str, Any]:

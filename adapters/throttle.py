@@ -2,9 +2,9 @@
 
 Failures are counted per (email, IP) and, with a higher limit, per email alone (against
 guessing one account's password from many addresses). The counts live in this process's
-memory: each API process keeps its own, so with N processes an attacker gets up to N times
-the limits, and a restart forgets them. The embedded default runs one API process and the
-production worker count is small; a shared store (Redis) is the step up when that matters.
+memory: each API process keeps its own, and a restart forgets them. That is the embedded
+default's (one API process); with a Redis queue the counts are shared by every process
+(adapters/redis_throttle.py), and this one counts in their stead while Redis is unreachable.
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ class LoginThrottle:
         """
         with self._lock:
             self._records.pop(self._keys(email, ip)[0], None)
+
+    def close(self) -> None:
+        """Nothing to let go of: the counts are this process's memory."""
 
     def __len__(self) -> int:
         with self._lock:

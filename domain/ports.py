@@ -73,3 +73,19 @@ class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 
     def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class SignInThrottle(Protocol):
+    """Counts failed sign-ins per (email, address) and per email, and locks them out."""
+
+    def check(self, email: str, ip: str) -> float | None:
+        """Seconds to wait before the next attempt (for Retry-After), or None to go ahead."""
+
+    def failed(self, email: str, ip: str) -> None:
+        """Count a wrong password; reaching a limit locks the key out."""
+
+    def succeeded(self, email: str, ip: str) -> None:
+        """Forget the failures of this email from this address (not the per-email count)."""
+
+    def close(self) -> None:
+        """Let go of any connection."""

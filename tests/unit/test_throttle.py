@@ -9,6 +9,7 @@ import pytest
 
 from ledgerdesk.adapters.clock import ManualClock
 from ledgerdesk.adapters.throttle import LoginThrottle
+from ledgerdesk.domain.ports import SignInThrottle
 from ledgerdesk.tests.support import T0
 
 EMAIL, IP = "alice@customer.test", "203.0.113.7"
@@ -24,7 +25,7 @@ def throttle(clock: ManualClock) -> LoginThrottle:
     return LoginThrottle(clock)
 
 
-def fail(throttle: LoginThrottle, times: int, email: str = EMAIL, ip: str = IP) -> None:
+def fail(throttle: SignInThrottle, times: int, email: str = EMAIL, ip: str = IP) -> None:
     for _ in range(times):
         throttle.failed(email, ip)
 
