@@ -100,12 +100,14 @@ class RedisLoginThrottle:
         except redis.RedisError as error:
             return self._unreachable(error).check(email, ip)
         waits = [float(until) - now for until in locks if until is not None]
-        waits = [wait for wait in waits if wait > 0]
+        # A lockout this process decided alone while Redis was away still holds.
+        waits = [wait for wait in [*waits, self._fallback.check(email, ip)] if wait and wait > 0]
         return max(waits) if waits else None
 
     def failed(self, email: str, ip: str) -> None:
         keys = self._keys(email, ip)
-        now, member = self._now(), f"{self._now()}:{uuid.uuid4().hex}"
+        now = self._now()
+        member = f"{now}:{uuid.uuid4().hex}"
         args: list[Any] = [now, self._window, self._lockout, self._expiry, member, *self._limits]
         try:
             self._failed(keys=keys, args=args)

@@ -116,3 +116,12 @@ def test_a_redis_queue_makes_bootstrap_share_the_counts(settings, services):
         assert isinstance(shared.throttle, RedisLoginThrottle)
     finally:
         shared.throttle.close()
+
+
+def test_a_lockout_decided_while_redis_was_away_holds_once_it_is_back(throttle, clock):
+    away = RedisLoginThrottle.connect("redis://127.0.0.1:1/0", clock, namespace="none")
+    throttle._fallback = away._fallback  # the same process: its memory, then Redis again
+    fail(away, 5)
+    assert throttle.check(EMAIL, IP) == pytest.approx(15 * 60)
+    clock.advance(timedelta(minutes=15))
+    assert throttle.check(EMAIL, IP) is None
